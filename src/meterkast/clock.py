@@ -15,19 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from meterkast.errors import ClockError
+from meterkast.timeutil import require_utc
 
 
 class Clock(Protocol):
     """What the shell asks of a clock: the current instant, UTC."""
 
     def now(self) -> datetime: ...
-
-
-def require_utc(moment: datetime, what: str = "time") -> datetime:
-    """Return ``moment`` in UTC; refuse naive datetimes, which would silently mean local time."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ClockError(f"{what} {moment.isoformat()} has no time zone; pass an aware datetime (UTC)")
-    return moment.astimezone(UTC)
 
 
 class SystemClock:

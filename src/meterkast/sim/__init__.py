@@ -1,0 +1,1 @@
+"""Simulation: the household that uses gas, and loops that drive devices over simulated time (sans-I/O)."""

@@ -1,0 +1,94 @@
+"""`meterkast meter identify|simulate` and `meterkast run` through the real console entry point."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from meterkast.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_identify_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "meter", "identify", "G0019340315370616", "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "meter_number": "G0019340315370616", "kiwa_code": "G0019", "serial": "3403153706",
+        "year": 2016, "mbus_identification": "03153706",
+    }
+
+
+@pytest.mark.parametrize(
+    ("number", "part"),
+    [("G001934031537061", "16 characters"), ("G0019340X15370616", "serial"), ("G00193403153706XX", "year")],
+)
+def test_identify_bad_number_exits_2_naming_the_part(
+    capsys: pytest.CaptureFixture[str], number: str, part: str
+) -> None:
+    code, out, err = run(capsys, "meter", "identify", number)
+    assert code == 2 and out == ""
+    assert part in err and number in err
+
+
+def test_simulate_json_is_deterministic(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("meter", "simulate", "--type", "G4", "--hours", "48", "--seed", "11", "--json")
+    _, first, _ = run(capsys, *args)
+    _, second, _ = run(capsys, *args)
+    assert first == second
+    rows = [json.loads(line) for line in first.splitlines()]
+    assert len(rows) == 48
+    assert {"end", "index_m3", "vm_m3", "vb_m3", "battery_percent", "events"} <= set(rows[0])
+    indexes = [Decimal(row["index_m3"]) for row in rows]
+    assert indexes == sorted(indexes) and indexes[-1] > 0
+
+
+def test_simulate_constant_flow(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "meter", "simulate", "--hours", "2", "--flow", "1.5", "--gas-temp", "10", "--json")
+    assert code == 0
+    last = json.loads(out.splitlines()[-1])
+    assert last["index_m3"] == "2.972"  # 2 h × 1.5 m³/h, −0.03 % meter error, whole 1.2 dm³ cycles, ×0.99134
+
+
+def test_simulate_profile_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "profile.csv"
+    profile.write_text("flow_m3h,gas_temp_c\n0,15\n2,15  # heating\n")
+    code, out, _ = run(capsys, "meter", "simulate", "--hours", "4", "--profile", str(profile), "--json")
+    assert code == 0
+    indexes = [Decimal(json.loads(line)["index_m3"]) for line in out.splitlines()]
+    assert indexes[0] == 0 < indexes[1] == indexes[2] < indexes[3]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--flow", "-1"], "negative"),
+        (["--type", "G5"], "G4, G6, G10, G16, G25"),
+        (["--flow", "abc"], "--flow"),
+        (["--start", "yesterday"], "ISO 8601"),
+    ],
+)
+def test_simulate_bad_input_exits_2(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    code, _, err = run(capsys, "meter", "simulate", "--hours", "1", *argv)
+    assert code == 2 and message in err
+
+
+def test_bad_profile_row_names_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "p.csv"
+    profile.write_text("1,15\n1,x\n")
+    code, _, err = run(capsys, "meter", "simulate", "--hours", "1", "--profile", str(profile))
+    assert code == 2 and "line 2" in err
+
+
+def test_run_fast_forwards_and_stops(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "run", "--speed", "max", "--until", "2026-01-02T00:00:00+00:00", "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 24 and rows[-1]["end"] == "2026-01-02T00:00:00+00:00"
