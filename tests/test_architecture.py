@@ -9,7 +9,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "meterkast"
 # The sans-I/O core: codecs and device models. Adapters (io/, cli) and clock.py live at the edge.
-CORE = ["errors.py", "units.py", "randomness.py", "timeutil.py", "jsonable.py", "gasmeter", "mbus", "p1", "sim", "emeter", "dlms"]
+CORE = [
+    "errors.py", "units.py", "randomness.py", "timeutil.py", "jsonable.py",
+    "gasmeter", "mbus", "p1", "sim", "emeter", "dlms",
+]
 FORBIDDEN = {
     "socket", "serial", "asyncio", "logging", "random", "time", "os", "io", "pty", "select",
     "selectors", "subprocess", "threading", "sqlite3", "urllib", "http", "secrets", "tty", "termios",

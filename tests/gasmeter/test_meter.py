@@ -126,7 +126,8 @@ def test_press_shows_the_reading_then_it_switches_off(meter: GasMeter) -> None:
     events = meter.handle(T0 + H, cmd.PressButton(Decimal("0.2")))
     assert [e.state for e in events if isinstance(e, DisplayChanged)] == [DisplayState.READING]
     frame = meter.frame(T0 + H)
-    assert frame.lit and frame.text() == f"{int(meter.index_m3 * 1000):08d}"[:5] + "." + f"{int(meter.index_m3 * 1000):08d}"[5:]
+    digits = f"{int(meter.index_m3 * 1000):08d}"
+    assert frame.lit and frame.text() == f"{digits[:5]}.{digits[5:]}"
     still = meter.advance(T0 + H + (READING_IDLE_S - 1) * S)
     assert meter.display_state is DisplayState.READING and not any(isinstance(e, DisplayChanged) for e in still)
     off = meter.advance(T0 + H + (READING_IDLE_S + 1) * S)
