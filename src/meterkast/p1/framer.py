@@ -1,0 +1,114 @@
+"""A sans-I/O framer for the P1 byte stream ([P1-4.2.2 §5.2], [P1-3.0 §5.2], STYLE 7).
+
+``feed(data)`` takes any chunk of received bytes and returns the complete telegrams in it, from ``/``
+through the ``!CRC CR LF`` line (DSMR 4/5) or a bare ``!`` line (DSMR 2.2/3, EasyMeter); it keeps an
+incomplete telegram for the next call. Rules it keeps:
+- it never raises for what arrives on the line; counters say what was dropped;
+- bytes before a ``/`` are garbage (``garbage_bytes``); a ``/`` that arrives before the ``!`` of the
+  telegram in progress means that telegram was cut off (the meter restarted, the cable was plugged
+  in mid-telegram): the partial telegram is dropped (``truncated``) and the new one framed;
+- a telegram that grows past ``max_size`` without ``!`` is dropped the same way (bounded memory);
+- the CRC is checked here, so a reader can count bad telegrams (``crc_errors``) without decoding
+  them; frames are returned with their status and the decoder reports it again;
+- what follows ``!`` on its line must be 1–4 hex digits or nothing; anything else ends the telegram
+  at the ``!`` and is left for the garbage scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meterkast.p1.crc import crc16
+
+MAX_TELEGRAM = 16 * 1024  # a DSMR telegram is a few kB at most (text message ≤ 2048 hex characters)
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One telegram as received: the bytes from ``/`` through the end of the ``!`` line."""
+
+    data: bytes
+    crc: int | None  # as transmitted; None when the telegram has none
+    crc_ok: bool | None
+
+
+@dataclass(slots=True)
+class FramerCounters:
+    telegrams: int = 0
+    crc_errors: int = 0
+    truncated: int = 0
+    garbage_bytes: int = 0
+
+
+class P1Framer:
+    """Byte stream in, telegrams out; ``counters`` say what was dropped and why."""
+
+    def __init__(self, *, max_size: int = MAX_TELEGRAM, drop_bad_crc: bool = False) -> None:
+        self._buffer = bytearray()
+        self._max_size = max_size
+        self._drop_bad_crc = drop_bad_crc
+        self.counters = FramerCounters()
+
+    @property
+    def pending(self) -> int:
+        """Bytes held for the telegram in progress."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
+        self._buffer += data
+        frames: list[Frame] = []
+        while True:
+            frame = self._next()
+            if frame is None:
+                return frames
+            if frame.crc_ok is False:
+                self.counters.crc_errors += 1
+                if self._drop_bad_crc:
+                    continue
+            self.counters.telegrams += 1
+            frames.append(frame)
+
+    def _next(self) -> Frame | None:
+        buffer = self._buffer
+        start = buffer.find(b"/")
+        if start < 0:
+            self._discard(len(buffer))
+            return None
+        if start:
+            self._discard(start)
+        while True:
+            bang = buffer.find(b"!", 1)
+            restart = buffer.find(b"/", 1, bang if bang >= 0 else len(buffer))
+            if restart >= 0:  # a new telegram began before this one ended
+                self.counters.truncated += 1
+                del buffer[:restart]
+                continue
+            if bang < 0:
+                if len(buffer) > self._max_size:
+                    self.counters.truncated += 1
+                    self._discard(len(buffer))
+                return None
+            return self._finish(bang)
+
+    def _finish(self, bang: int) -> Frame | None:
+        buffer = self._buffer
+        tail = buffer[bang + 1 : bang + 8]
+        newline = tail.find(b"\n")
+        digits = bytes(tail[: newline if newline >= 0 else len(tail)]).rstrip(b"\r")
+        if newline < 0 and len(tail) < 7 and len(digits) <= 4 and _HEX.issuperset(digits):
+            return None  # the CRC line is still arriving
+        if newline >= 0 and len(digits) <= 4 and _HEX.issuperset(digits):
+            end = bang + 1 + newline + 1
+        else:
+            digits, end = b"", bang + 1  # no CRC line: end the telegram at "!"
+        data = bytes(buffer[:end])
+        del buffer[:end]
+        if not digits:
+            return Frame(data, None, None)
+        crc = int(digits, 16)
+        return Frame(data, crc, crc16(data[: bang + 1]) == crc)
+
+    def _discard(self, count: int) -> None:
+        self.counters.garbage_bytes += count
+        del self._buffer[:count]
