@@ -17,7 +17,8 @@
     │   └── ValveOperationRefused          SYSTEM G12
     ├── ClockError                         time going backwards, naive datetimes
     └── LinkError (ConnectionError)        the other end did not answer or the transport failed
-        └── NoReply
+        ├── NoReply                    silence on every attempt
+        └── BusCollision               garbage on every attempt (two slaves on one address)
 
 Foreign exceptions are translated at the boundary with ``raise ... from exc``. Messages say what
 was wrong, where, and what to do.
@@ -94,3 +95,7 @@ class LinkError(MeterkastError, ConnectionError):
 
 class NoReply(LinkError):
     """The other end did not answer in time."""
+
+
+class BusCollision(LinkError):
+    """Bytes came back on every attempt but never a valid frame: two slaves probably share an address."""
