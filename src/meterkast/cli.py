@@ -16,7 +16,7 @@ from meterkast import __version__
 from meterkast.errors import MeterkastError
 
 # Each names a module in meterkast.commands with register(subparsers) -> None.
-COMMAND_MODULES: tuple[str, ...] = ("meter", "run")
+COMMAND_MODULES: tuple[str, ...] = ("meter", "mbus", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:

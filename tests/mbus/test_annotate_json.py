@@ -71,3 +71,19 @@ def test_json_errors_are_record_errors() -> None:
     with pytest.raises(RecordError):
         from_json_dict({"control": 8, "address": 1, "ci": 0x78,
                         "records": [{"dib": "0C", "vib": "13", "value": "abc", "value_type": "decimal"}]})
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"type": "recrod", "dib": "04", "vib": "13", "value": "1"}, "record type 'recrod' is not record"),
+        ({"type": "record", "dib": "", "vib": "13", "value": "1"}, "malformed"),
+    ],
+)
+def test_bad_json_records_are_record_errors(record: dict[str, object], reason: str) -> None:
+    document = {"control": 8, "address": 1, "ci": 0x72,
+                "header": {"ident": "12345678", "manufacturer": "ITG", "version": 0x40, "medium": 3,
+                           "access": 1, "status": 0, "configuration": 0},
+                "records": [record]}
+    with pytest.raises(RecordError, match=reason):
+        from_json_dict(document)

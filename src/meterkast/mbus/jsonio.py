@@ -109,7 +109,7 @@ def from_json_dict(d: dict[str, Any]) -> bytes:
     """Frame bytes for a dict shaped like ``to_json_dict``'s output (extra keys are ignored)."""
     try:
         return encode_telegram(Telegram(int(d["control"]), int(d["address"]), _payload(d)))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, CodecError):
             raise
         raise RecordError(f"JSON telegram is malformed: {exc!r}") from exc
@@ -149,6 +149,8 @@ def _item(r: dict[str, Any]) -> Item:
         return GlobalReadout()
     if kind == "manufacturer":
         return ManufacturerData(bytes.fromhex(r["data"]), bool(r.get("more_records_follow", False)))
+    if kind != "record":
+        raise RecordError(f"record type {kind!r} is not record, idle_filler, global_readout or manufacturer")
     dib_bytes, vib_bytes = bytes.fromhex(r["dib"]), bytes.fromhex(r["vib"])
     dib, end = decode_dib(dib_bytes, 0)
     vib, vend = decode_vib(vib_bytes, 0)

@@ -26,6 +26,7 @@ from meterkast.errors import BusCollision, FrameError, InvalidInput, NoReply
 from meterkast.mbus.framer import Direction, Framer
 from meterkast.mbus.link import (
     ADDRESS_BROADCAST_REPLY,
+    ADDRESS_SECONDARY,
     FCB_ACD,
     Frame,
     LongFrame,
@@ -38,7 +39,7 @@ C_SND_NKE = 0x40  # link reset [EN 13757-2 Table 4], [P2-4.0.7 Table 5]
 C_SND_UD = 0x53  # send user data [P2-4.0.7 Table 5]
 C_REQ_UD2 = 0x5B  # request class 2 data; 0x7B with FCB set
 C_RSP_UD = 0x08
-CI_SET_ADDRESS = 0x51  # unencrypted application reset/select: set address, set key [P2-4.0.7 Table 5]
+CI_UNENCRYPTED = 0x51  # unencrypted commands: set address, set key [P2-4.0.7 Table 5]
 VIF_BUS_ADDRESS = 0x7A
 MAX_PRIMARY = 250  # 1..250 usable, 0 = not configured [EN 13757-2], [P2-4.0.7 §3.1.3]
 
@@ -134,7 +135,8 @@ class BusMaster:
         reply = await self.exchange(ShortFrame(control, address), what)
         if not isinstance(reply, LongFrame) or reply.control & 0x0F != C_RSP_UD:
             raise FrameError(f"{what}: expected RSP_UD (C=08), got {_describe(reply)}")
-        if address not in (reply.address, ADDRESS_BROADCAST_REPLY):
+        # A selected slave (253) or a broadcast answers with its own primary address [EN 13757-2].
+        if address not in (reply.address, ADDRESS_SECONDARY, ADDRESS_BROADCAST_REPLY):
             raise FrameError(f"{what}: the reply came from address {reply.address}")
         return reply
 
@@ -147,7 +149,7 @@ class BusMaster:
         """``01 7A aa`` with CI 51 [P2-4.0.7 §6.2], [EN 13757-3 §6.4]."""
         if not 1 <= new_address <= MAX_PRIMARY:
             raise InvalidInput(f"primary address {new_address} must lie in 1..{MAX_PRIMARY}")
-        await self.send_data(address, CI_SET_ADDRESS, bytes((0x01, VIF_BUS_ADDRESS, new_address)))
+        await self.send_data(address, CI_UNENCRYPTED, bytes((0x01, VIF_BUS_ADDRESS, new_address)))
 
     async def scan_primary(self, addresses: range | list[int]) -> tuple[list[ScanHit], list[int]]:
         """Probe each address with SND_NKE then REQ_UD2: (who answered, addresses with garbled replies)."""

@@ -1,0 +1,84 @@
+"""The E-meter as DSMR P2 master: install gas meters on channels 1–4, change their keys, read them hourly.
+
+Over a :class:`BusMaster` (any transport), following [P2-4.0.7 §8.3] for wired installation:
+1. a new device answers at primary address 0; the E-meter resets it (SND_NKE) and reads its Short ID
+   with REQ_UD2 (unencrypted: a new meter has no user key [§6.5]);
+2. it assigns the lowest free primary address with ``01 7A aa`` (CI 51), accepted only while the user
+   key is zero [§6.2];
+3. the user key chosen by the central system is sent wrapped with the meter's default key as the two
+   set-key records ``07 FD 19`` / ``47 FD 19`` (CI 51) [§6.5.1];
+4. from then on every RSP_UD must be mode 15 with a frame counter above the last one accepted for that
+   channel [§5.2]; a replay or a wrong key is an :class:`AuthenticationError` naming meter and channel.
+
+Channels are numbered in install order, at most 4 devices [P2-4.0.7 §1.2], [P1-4.2.2 §5.12].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meterkast.errors import CommandRefused, InvalidInput
+from meterkast.mbus.gas_reply import GasReply, read_gas_reply
+from meterkast.mbus.keys import NO_USER_KEY, encode_set_key_records, wrap_user_key
+from meterkast.mbus.master import CI_UNENCRYPTED, MAX_PRIMARY, BusMaster
+from meterkast.mbus.security import FrameCounterGuard, MeterIdentity
+
+MAX_CHANNELS = 4
+UNCONFIGURED = 0  # a device fresh from the factory listens at primary address 0 [P2-4.0.7 §3.1.3]
+
+
+@dataclass(slots=True)
+class InstalledDevice:
+    channel: int
+    address: int
+    meter: MeterIdentity
+    user_key: bytes
+    guard: FrameCounterGuard
+
+
+class DsmrP2Master:
+    def __init__(self, master: BusMaster) -> None:
+        self.master = master
+        self.devices: dict[int, InstalledDevice] = {}
+
+    def free_channel(self) -> int:
+        for channel in range(1, MAX_CHANNELS + 1):
+            if channel not in self.devices:
+                return channel
+        raise CommandRefused(f"all {MAX_CHANNELS} M-Bus channels are in use [P2-4.0.7 §1.2]; decouple one first")
+
+    def _free_address(self) -> int:
+        used = {d.address for d in self.devices.values()}
+        return next(a for a in range(1, MAX_PRIMARY + 1) if a not in used)
+
+    async def install(self, *, default_key: bytes, user_key: bytes, channel: int | None = None) -> InstalledDevice:
+        """Find the device at address 0, give it an address and a key; returns the new channel's device."""
+        channel = self.free_channel() if channel is None else channel
+        if channel in self.devices or not 1 <= channel <= MAX_CHANNELS:
+            raise InvalidInput(f"channel {channel} is not a free channel 1..{MAX_CHANNELS}")
+        await self.master.reset(UNCONFIGURED)
+        first = read_gas_reply(await self.master.request_data(UNCONFIGURED), user_key=NO_USER_KEY, channel=channel)
+        address = self._free_address()
+        await self.master.set_primary_address(UNCONFIGURED, address)
+        if user_key != NO_USER_KEY:
+            records = encode_set_key_records(wrap_user_key(default_key, user_key))
+            await self.master.send_data(address, CI_UNENCRYPTED, records)
+        device = InstalledDevice(channel, address, first.meter, user_key,
+                                 FrameCounterGuard(meter=first.meter, channel=channel))
+        self.devices[channel] = device
+        return device
+
+    async def read(self, channel: int) -> GasReply:
+        """REQ_UD2 to the channel's device: its hourly value, decrypted and replay-checked."""
+        device = self.devices.get(channel)
+        if device is None:
+            raise InvalidInput(f"no M-Bus device is installed on channel {channel}")
+        frame = await self.master.request_data(device.address)
+        return read_gas_reply(frame, user_key=device.user_key, guard=device.guard, channel=channel)
+
+    def decouple(self, channel: int) -> InstalledDevice:
+        """Forget the device (P3 ``slave_deinstall``); its channel and address become free."""
+        device = self.devices.pop(channel, None)
+        if device is None:
+            raise InvalidInput(f"no M-Bus device is installed on channel {channel}")
+        return device
