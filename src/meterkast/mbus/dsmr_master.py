@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meterkast.errors import CommandRefused, InvalidInput
-from meterkast.mbus.gas_reply import GasReply, read_gas_reply
+from meterkast.mbus.gas_reply import GasReply, read_gas_reply, read_header
 from meterkast.mbus.keys import NO_USER_KEY, encode_set_key_records, wrap_user_key
 from meterkast.mbus.master import CI_UNENCRYPTED, MAX_PRIMARY, BusMaster
 from meterkast.mbus.security import FrameCounterGuard, MeterIdentity
@@ -57,14 +57,14 @@ class DsmrP2Master:
         if channel in self.devices or not 1 <= channel <= MAX_CHANNELS:
             raise InvalidInput(f"channel {channel} is not a free channel 1..{MAX_CHANNELS}")
         await self.master.reset(UNCONFIGURED)
-        first = read_gas_reply(await self.master.request_data(UNCONFIGURED), user_key=NO_USER_KEY, channel=channel)
+        # Only the Short ID is needed now; a new meter has no hourly value before its first whole hour.
+        meter = MeterIdentity.from_short_id(read_header(await self.master.request_data(UNCONFIGURED)).short_id)
         address = self._free_address()
         await self.master.set_primary_address(UNCONFIGURED, address)
         if user_key != NO_USER_KEY:
             records = encode_set_key_records(wrap_user_key(default_key, user_key))
             await self.master.send_data(address, CI_UNENCRYPTED, records)
-        device = InstalledDevice(channel, address, first.meter, user_key,
-                                 FrameCounterGuard(meter=first.meter, channel=channel))
+        device = InstalledDevice(channel, address, meter, user_key, FrameCounterGuard(meter=meter, channel=channel))
         self.devices[channel] = device
         return device
 

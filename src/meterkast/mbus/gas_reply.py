@@ -63,12 +63,7 @@ def read_gas_reply(
     guard: FrameCounterGuard | None = None,
     channel: int | None = None,
 ) -> GasReply:
-    if frame.control & 0x0F != C_RSP_UD or frame.ci != CI_RSP_UD_LONG:
-        raise FrameError(f"expected RSP_UD (C=08, CI=72), got C={frame.control:02X} CI={frame.ci:02X}")
-    outer = decode_payload(frame.ci, frame.data)
-    if not isinstance(outer, VariableData) or not isinstance(outer.header, LongHeader):
-        raise FrameError("CI 72 without a long header")
-    header = outer.header
+    header = read_header(frame)
     meter = MeterIdentity.from_short_id(header.short_id)
     configuration = ConfigurationWord.from_value(header.configuration)
     after_header = frame.data[12:]
@@ -76,6 +71,16 @@ def read_gas_reply(
                             channel=channel)
     records = [r for r in decode_records(plain.records) if isinstance(r, DataRecord)]
     return _reply(meter, header.access, records, plain.frame_counter)
+
+
+def read_header(frame: LongFrame) -> LongHeader:
+    """The long header of a RSP_UD: enough to learn a new device's Short ID at installation [§8.3]."""
+    if frame.control & 0x0F != C_RSP_UD or frame.ci != CI_RSP_UD_LONG:
+        raise FrameError(f"expected RSP_UD (C=08, CI=72), got C={frame.control:02X} CI={frame.ci:02X}")
+    outer = decode_payload(frame.ci, frame.data)
+    if not isinstance(outer, VariableData) or not isinstance(outer.header, LongHeader):
+        raise FrameError("CI 72 without a long header")
+    return outer.header
 
 
 def _reply(meter: MeterIdentity, access: int, records: list[DataRecord], frame_counter: int | None) -> GasReply:
@@ -106,7 +111,7 @@ def _reply(meter: MeterIdentity, access: int, records: list[DataRecord], frame_c
         valve=_int(valve, where) if valve is not None else None,
         configuration=_int(config, where) if config is not None else None,
         frame_counter=frame_counter if frame_counter is not None else (
-            _int(counter, where) if counter is not None else None),
+            _int(counter, where, one_byte=False) if counter is not None else None),
     )
 
 
@@ -118,7 +123,8 @@ def _find(records: list[DataRecord], wanted: Callable[[DataRecord], bool]) -> Da
     return next((r for r in records if wanted(r)), None)
 
 
-def _int(record: DataRecord, where: str) -> int:
+def _int(record: DataRecord, where: str, *, one_byte: bool = True) -> int:
     if not isinstance(record.value, Decimal) or record.value != record.value.to_integral_value():
         raise RecordError(f"{where}: record {record.quantity} holds {record.value!r}, expected an integer")
-    return int(record.value)
+    # Type B integers decode signed; status, valve and configuration are bit fields of one byte.
+    return int(record.value) & 0xFF if one_byte else int(record.value)
