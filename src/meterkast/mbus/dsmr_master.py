@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from meterkast.errors import CommandRefused, InvalidInput
 from meterkast.mbus.gas_reply import GasReply, read_gas_reply, read_header
 from meterkast.mbus.keys import NO_USER_KEY, encode_set_key_records, wrap_user_key
-from meterkast.mbus.master import CI_UNENCRYPTED, MAX_PRIMARY, BusMaster
+from meterkast.mbus.link import MAX_PRIMARY
+from meterkast.mbus.master import CI_UNENCRYPTED, BusMaster
 from meterkast.mbus.security import FrameCounterGuard, MeterIdentity
 
 MAX_CHANNELS = 4

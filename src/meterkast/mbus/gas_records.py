@@ -35,6 +35,7 @@ from meterkast.errors import CommandRefused, RecordError
 from meterkast.gasmeter.events import ValveAction, ValvePosition
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.mbus.dif import BCD2, BCD8, INT8, INT48, INT64, SELECTION, VARIABLE, Dib
+from meterkast.mbus.link import MAX_PRIMARY
 from meterkast.mbus.records import DataRecord, IdleFiller, Item, Value, decode_records, encode_record
 from meterkast.mbus.vif import Vib
 
@@ -235,7 +236,6 @@ COMMANDS: dict[RecordHead, CommandKind] = {
     RecordHead(Dib(INT8), Vib(_FD, (0x17, 0x06))): CommandKind.CLEAR_STATUS,
 }
 VALVE_COMMANDS = {0x00: ValveAction.CLOSE, 0x01: ValveAction.OPEN, 0x02: ValveAction.RELEASE}  # [§6.2.2]
-MAX_PRIMARY = 250  # "Address values higher than 250 shall be ignored" [§3.1.3]
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,6 @@ from meterkast.mbus.datatypes import decode_datetime_i
 from meterkast.mbus.gas_records import (
     DEFAULT_READOUT,
     GAS_MEDIUM,
-    MAX_PRIMARY,
     CommandKind,
     CommandPlan,
     ReadoutItem,
@@ -49,7 +48,16 @@ from meterkast.mbus.gas_records import (
 )
 from meterkast.mbus.header import LongHeader, decode_long_header, encode_long_header
 from meterkast.mbus.keys import NO_USER_KEY, KeyRing
-from meterkast.mbus.link import FCB_ACD, Frame, LongFrame, ShortFrame, SingleChar, decode_frame, encode_frame
+from meterkast.mbus.link import (
+    FCB_ACD,
+    MAX_PRIMARY,
+    Frame,
+    LongFrame,
+    ShortFrame,
+    SingleChar,
+    decode_frame,
+    encode_frame,
+)
 from meterkast.mbus.records import encode_records
 from meterkast.mbus.security import (
     ConfigurationWord,

@@ -98,6 +98,13 @@ ADDRESS_KINDS: dict[int, AddressKind] = {
 ADDRESS_SECONDARY = 253
 ADDRESS_BROADCAST_REPLY = 254
 ADDRESS_BROADCAST = 255
+MAX_PRIMARY = 250  # 1..250 usable, 0 = not configured; "higher than 250 shall be ignored" [P2-4.0.7 §3.1.3]
+
+# Control fields a DSMR master and slave use [EN 13757-2 Table 4], [P2-4.0.7 §4.1 Table 5].
+C_SND_NKE = 0x40
+C_SND_UD = 0x53
+C_REQ_UD2 = 0x5B  # 0x7B with FCB set
+C_RSP_UD = 0x08
 
 
 def address_kind(a: int) -> AddressKind:

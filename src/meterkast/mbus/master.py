@@ -27,7 +27,12 @@ from meterkast.mbus.framer import Direction, Framer
 from meterkast.mbus.link import (
     ADDRESS_BROADCAST_REPLY,
     ADDRESS_SECONDARY,
+    C_REQ_UD2,
+    C_RSP_UD,
+    C_SND_NKE,
+    C_SND_UD,
     FCB_ACD,
+    MAX_PRIMARY,
     Frame,
     LongFrame,
     ShortFrame,
@@ -35,13 +40,8 @@ from meterkast.mbus.link import (
     encode_frame,
 )
 
-C_SND_NKE = 0x40  # link reset [EN 13757-2 Table 4], [P2-4.0.7 Table 5]
-C_SND_UD = 0x53  # send user data [P2-4.0.7 Table 5]
-C_REQ_UD2 = 0x5B  # request class 2 data; 0x7B with FCB set
-C_RSP_UD = 0x08
 CI_UNENCRYPTED = 0x51  # unencrypted commands: set address, set key [P2-4.0.7 Table 5]
 VIF_BUS_ADDRESS = 0x7A
-MAX_PRIMARY = 250  # 1..250 usable, 0 = not configured [EN 13757-2], [P2-4.0.7 §3.1.3]
 
 
 class MbusTransport(Protocol):

@@ -21,10 +21,9 @@ from enum import Enum
 
 from meterkast.errors import FrameError, RecordError
 from meterkast.mbus.header import decode_ident, decode_manufacturer, encode_ident, encode_manufacturer
-from meterkast.mbus.link import ADDRESS_SECONDARY, LongFrame, decode_frame, encode_frame
+from meterkast.mbus.link import ADDRESS_SECONDARY, C_SND_UD, LongFrame, decode_frame, encode_frame
 
 CI_SELECT = 0x52
-C_SND_UD = 0x53
 WILDCARD_MANUFACTURER = "FFFF"
 WILDCARD_BYTE = 0xFF
 ID_DIGITS = 8
