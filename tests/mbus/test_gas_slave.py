@@ -235,9 +235,15 @@ def test_the_hourly_value_is_sent_not_the_live_index() -> None:
     assert reading.readout.hourly.volume_m3 == stored.index_m3 < meter.index_m3
 
 
-def test_before_the_first_whole_hour_there_is_no_hourly_value() -> None:
-    reading = read(make_slave().on_request(at(10), short(REQ_UD2)))
-    assert reading.readout.hourly is None and reading.readout.equipment_identifier == METER_NUMBER
+def test_before_the_first_whole_hour_the_actual_value_goes_out_with_the_storage_bit_clear() -> None:
+    # [P2-4.0.7 §6.4.3]: "either value will be accompanied with a time stamp of the moment the value is
+    # determined. The Storage Number bit in the DIF block of the time stamp signifies the hourly value."
+    reply = make_slave().on_request(at(10), short(REQ_UD2))
+    reading = read(reply)
+    assert reading.readout.equipment_identifier == METER_NUMBER
+    assert reading.readout.hourly == HourlyReading(at(10), Decimal("1234.567"), Decimal("0.001"), stored=False)
+    assert reply is not None and bytes.fromhex("066D") in reply and bytes.fromhex("0C13") in reply
+    assert bytes.fromhex("466D") not in reply
 
 
 def test_g10_sends_vif_14_with_centilitre_resolution() -> None:

@@ -9,9 +9,8 @@ Implementations: :class:`VirtualTransport` (here), ``TcpTransport`` (``mbus_tcp.
 from __future__ import annotations
 
 from meterkast.clock import Clock
-from meterkast.errors import LinkError
 from meterkast.mbus.master import MbusTransport
-from meterkast.mbus.virtual import VirtualBus
+from meterkast.mbus.virtual import BusPort, VirtualBus
 
 __all__ = ["DEFAULT_REPLY_WAIT_S", "MbusTransport", "VirtualTransport"]
 
@@ -20,35 +19,8 @@ __all__ = ["DEFAULT_REPLY_WAIT_S", "MbusTransport", "VirtualTransport"]
 DEFAULT_REPLY_WAIT_S = 0.5
 
 
-class VirtualTransport:
-    """A master's connection to a :class:`VirtualBus`; replies are immediate, late ones come one read later."""
+class VirtualTransport(BusPort):
+    """A :class:`BusPort` whose time comes from a :class:`Clock` (the live installation's)."""
 
     def __init__(self, bus: VirtualBus, clock: Clock) -> None:
-        self._bus = bus
-        self._clock = clock
-        self._ready = bytearray()
-        self._late = bytearray()
-        self._closed = False
-
-    async def write(self, data: bytes) -> None:
-        self._check_open()
-        heard = self._bus.transact(self._clock.now(), bytes(data))
-        self._ready += heard.now
-        self._late += heard.late
-
-    async def read(self, max_wait_s: float) -> bytes:
-        self._check_open()
-        data = bytes(self._ready)
-        self._ready.clear()
-        if not data:
-            # The master waited in vain; anything late lands in the buffer for its next read.
-            self._ready += self._late
-            self._late.clear()
-        return data
-
-    async def close(self) -> None:
-        self._closed = True
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise LinkError("virtual M-Bus transport is closed")
+        super().__init__(bus, clock.now)

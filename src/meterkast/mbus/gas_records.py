@@ -102,6 +102,12 @@ CONFIGURATION = RecordHead(Dib(INT8), Vib(_FD, (0x67,)))  # 01 FD 67 [§6.4.9]
 VOLUMES: dict[Decimal, RecordHead] = {  # 4C 13 / 4C 14, storage bit = hourly [§6.4.4]
     resolution: RecordHead(Dib(BCD8, storage=1), Vib(vif)) for resolution, vif in VOLUME_VIFS.items()
 }
+# Before its first whole hour a meter has no hourly value and sends its actual value instead, "accompanied
+# with a time stamp of the moment the value is determined", storage bit clear [§6.4.3]: 06 6D, 0C 13/14.
+ACTUAL_TIMESTAMP = RecordHead(Dib(INT48), Vib(0x6D))
+ACTUAL_VOLUMES: dict[Decimal, RecordHead] = {
+    resolution: RecordHead(Dib(BCD8), Vib(vif)) for resolution, vif in VOLUME_VIFS.items()
+}
 VERSIONS: dict[ReadoutItem, RecordHead] = {  # 0D FD 0C..0F [§6.4.2]
     item: RecordHead(Dib(VARIABLE), Vib(_FD, (vife,))) for item, vife in VERSION_VIFES.items()
 }
@@ -122,6 +128,7 @@ class HourlyReading:
     captured_at: datetime
     volume_m3: Decimal
     resolution_m3: Decimal
+    stored: bool = True  # False: the actual value at ``captured_at``, sent before the first whole hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,10 +174,16 @@ def decode_gas_records(items: Iterable[Item]) -> GasReadout:
             name, read = _READERS[head]
             found[name] = read(item.value, head)
     stamp, volume = found.pop("captured_at", None), found.pop("volume", None)
-    if (stamp is None) != (volume is None):
-        raise RecordError("an hourly value needs both its time stamp (46 6D) and its volume (4C 13/14) "
-                          "(DSMR P2 §6.3)")
-    hourly = None if volume is None else HourlyReading(stamp, *volume)
+    actual_stamp, actual_volume = found.pop("actual_at", None), found.pop("actual_volume", None)
+    if (stamp is None) != (volume is None) or (actual_stamp is None) != (actual_volume is None):
+        raise RecordError("a value needs both its time stamp (46 6D / 06 6D) and its volume (4C / 0C 13/14) "
+                          "(DSMR P2 §6.3, §6.4.3)")
+    hourly = None
+    if volume is not None:
+        hourly = HourlyReading(stamp, *volume)
+    elif actual_volume is not None:
+        actual_m3, resolution = actual_volume
+        hourly = HourlyReading(actual_stamp, actual_m3, resolution, stored=False)
     return replace(GasReadout(hourly=hourly, versions=tuple(versions)), **found)
 
 
@@ -178,12 +191,18 @@ def readout_from_meter(meter: GasMeter, items: Collection[ReadoutItem]) -> GasRe
     """What ``meter`` sends for the readout list ``items`` (call ``meter.advance(now)`` first).
 
     The hourly value is the one the meter stored at its last whole hour, never the live index [§6.1];
-    before the first whole hour after manufacture there is none, and the pair is left out.
+    before the first whole hour after manufacture there is none, and the actual index goes out instead,
+    stamped with the meter's time of reading and the storage bit clear [§6.4.3].
     """
     stored = meter.hourly_value
     hourly = None
-    if ReadoutItem.HOURLY_VALUE in items and stored is not None:
-        hourly = HourlyReading(stored.captured_at, stored.index_m3, meter.metrology.resolution_m3)
+    if ReadoutItem.HOURLY_VALUE in items:
+        resolution = meter.metrology.resolution_m3
+        if stored is not None:
+            hourly = HourlyReading(stored.captured_at, stored.index_m3, resolution)
+        else:
+            moment = meter.meter_time(meter.now).replace(microsecond=0)
+            hourly = HourlyReading(moment, meter.index_m3, resolution, stored=False)
     texts = version_texts(meter)
     return GasReadout(
         status=meter.status_byte() if ReadoutItem.STATUS in items else None,
@@ -309,13 +328,13 @@ def _command_byte(command: Command | None) -> int | None:
 
 
 def _hourly_records(hourly: HourlyReading) -> tuple[DataRecord, DataRecord]:
-    head = VOLUMES.get(hourly.resolution_m3)
+    head = (VOLUMES if hourly.stored else ACTUAL_VOLUMES).get(hourly.resolution_m3)
     if head is None:
         raise RecordError(f"resolution {hourly.resolution_m3} m³ has no DSMR volume VIF; "
                           "use 0.001 (G4/G6) or 0.01 (G10–G25) (DSMR P2 §6.4.4)")
     # Type I carries no zone; DSMR P2 sends UTC with the daylight-saving fields 0 [§6.2.1 note 6].
     stamp = hourly.captured_at.astimezone(UTC).replace(tzinfo=None)
-    return _record(TIMESTAMP, stamp), _record(head, hourly.volume_m3)
+    return _record(TIMESTAMP if hourly.stored else ACTUAL_TIMESTAMP, stamp), _record(head, hourly.volume_m3)
 
 
 def _record(head: RecordHead, value: Value) -> DataRecord:
@@ -360,7 +379,7 @@ def _valve(value: Value) -> ValvePosition:
                           "(DSMR P2 §6.4.5)") from exc
 
 
-_VOLUME_BY_HEAD = {head: resolution for resolution, head in VOLUMES.items()}
+_VOLUME_BY_HEAD = {head: resolution for table in (VOLUMES, ACTUAL_VOLUMES) for resolution, head in table.items()}
 _VERSION_BY_HEAD = {head: item for item, head in VERSIONS.items()}
 _Reader = Callable[[Value, RecordHead], object]
 # Record → GasReadout field; time stamp and volume are joined into ``hourly`` afterwards, and the
@@ -373,4 +392,7 @@ _READERS: dict[RecordHead, tuple[str, _Reader]] = {
     CONFIGURATION: ("configuration", lambda value, _: MeterConfiguration(_int_byte(value, "meter configuration"))),
     **{head: ("volume", lambda value, head: (_number(value, "volume"), _VOLUME_BY_HEAD[head]))
        for head in VOLUMES.values()},
+    ACTUAL_TIMESTAMP: ("actual_at", lambda value, _: _utc(value)),
+    **{head: ("actual_volume", lambda value, head: (_number(value, "volume"), _VOLUME_BY_HEAD[head]))
+       for head in ACTUAL_VOLUMES.values()},
 }

@@ -50,10 +50,11 @@ class GasReply:
     equipment_identifier: str | None
     value_m3: Decimal
     resolution_m3: Decimal
-    capture_time: datetime  # UTC, the meter's own whole-hour stamp
+    capture_time: datetime  # UTC, the meter's own whole-hour stamp (or time of reading, if not stored)
     valve: int | None
     configuration: int | None
     frame_counter: int | None
+    stored: bool = True  # False: an actual value, sent before the meter's first whole hour
 
 
 def read_gas_reply(
@@ -89,13 +90,17 @@ def _reply(meter: MeterIdentity, access: int, records: list[DataRecord], frame_c
     ident = _find(records, lambda r: r.vib.vif & 0x7F == VIF_FABRICATION_NUMBER and isinstance(r.value, str))
     stamp = _find(records, lambda r: r.vib.vif & 0x7F == VIF_TIME_POINT and r.storage == HOURLY_STORAGE)
     volume = _find(records, lambda r: r.vib.vif in VIF_VOLUME and r.storage == HOURLY_STORAGE)
+    stored = volume is not None and stamp is not None
+    if not stored:  # before its first whole hour a meter sends its actual value, storage 0 [§6.4.3]
+        stamp = _find(records, lambda r: r.vib.vif & 0x7F == VIF_TIME_POINT and r.storage == 0)
+        volume = _find(records, lambda r: r.vib.vif in VIF_VOLUME and r.storage == 0)
     valve = _find(records, lambda r: _is_fd(r, VIFE_DIGITAL_OUTPUT))
     config = _find(records, lambda r: _is_fd(r, VIFE_SPECIAL_SUPPLIER))
     counter = _find(records, lambda r: _is_fd(r, VIFE_ACCESS_NUMBER))
     if volume is None or stamp is None:
         missing = " and ".join(name for name, record in (("hourly time stamp (46 6D)", stamp),
                                                          ("hourly volume (4C 13/14)", volume)) if record is None)
-        raise RecordError(f"{where}: RSP_UD has no {missing} [P2-4.0.7 §6.4.3, §6.4.4]")
+        raise RecordError(f"{where}: RSP_UD has no {missing} nor an actual value [P2-4.0.7 §6.4.3, §6.4.4]")
     if not isinstance(stamp.value, datetime):
         raise RecordError(f"{where}: time stamp record holds {stamp.value!r}, not a date-time")
     if not isinstance(volume.value, Decimal):
@@ -112,6 +117,7 @@ def _reply(meter: MeterIdentity, access: int, records: list[DataRecord], frame_c
         configuration=_int(config, where) if config is not None else None,
         frame_counter=frame_counter if frame_counter is not None else (
             _int(counter, where, one_byte=False) if counter is not None else None),
+        stored=stored,
     )
 
 

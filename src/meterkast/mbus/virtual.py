@@ -15,13 +15,15 @@ adapters decide how that maps onto reads with time-outs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from meterkast.errors import InvalidInput
+from meterkast.errors import InvalidInput, LinkError
 from meterkast.randomness import RandomSource
+
+T = TypeVar("T")
 
 
 class BusSlave(Protocol):
@@ -109,3 +111,56 @@ class VirtualBus:
                 byte ^= 1 << self.rng.randrange(8)
             out.append(byte)
         return bytes(out)
+
+
+class BusPort:
+    """A master's connection to a :class:`VirtualBus` (an ``MbusTransport``); ``now`` says when it is.
+
+    Replies are immediate; a late reply lands one read later, after the master has stopped waiting.
+    Its coroutines never suspend, so a simulation can drive a master over it with :func:`run_now`.
+    """
+
+    def __init__(self, bus: VirtualBus, now: Callable[[], datetime]) -> None:
+        self._bus = bus
+        self._now = now
+        self._ready = bytearray()
+        self._late = bytearray()
+        self._closed = False
+
+    async def write(self, data: bytes) -> None:
+        self._check_open()
+        heard = self._bus.transact(self._now(), bytes(data))
+        self._ready += heard.now
+        self._late += heard.late
+
+    async def read(self, max_wait_s: float) -> bytes:
+        self._check_open()
+        data = bytes(self._ready)
+        self._ready.clear()
+        if not data:
+            # The master waited in vain; anything late lands in the buffer for its next read.
+            self._ready += self._late
+            self._late.clear()
+        return data
+
+    async def close(self) -> None:
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LinkError("virtual M-Bus port is closed")
+
+
+def run_now(coroutine: Coroutine[object, object, T]) -> T:
+    """Run a coroutine that never waits (a master over a :class:`BusPort`) to its end, synchronously.
+
+    A simulation advances in simulated time, so it must not hand control to an event loop; if the
+    coroutine does try to wait on something, that is a programming error and says so.
+    """
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    coroutine.close()
+    raise RuntimeError("run_now: the coroutine tried to wait; only BusPort-driven exchanges can run here")
