@@ -16,7 +16,7 @@ from meterkast import __version__
 from meterkast.errors import MeterkastError
 
 # Each names a module in meterkast.commands with register(subparsers) -> None.
-COMMAND_MODULES: tuple[str, ...] = ("meter", "mbus", "run")
+COMMAND_MODULES: tuple[str, ...] = ("meter", "mbus", "p1", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,302 @@
+"""``meterkast p1 serve | read | parse``: both ends of the P1 port (SYSTEM P1, P2; docs/p1-ports.md).
+
+- ``serve`` runs the installation (household → gas meter → E-meter) on the simulated clock and sends its
+  telegrams to every TCP client (ser2net style) and, with ``--pty``, to a pseudo-terminal whose path it
+  prints;
+- ``read`` connects to ``tcp://host:port`` or opens a serial device and prints each telegram (one JSON
+  object per line with ``--json``), reconnecting after drops;
+- ``parse`` reads every telegram in a file (or stdin), reports the bad ones with their byte offset and
+  line, and exits 0 when all are good, 1 when some are bad, 2 when none can be read.
+
+This module is a composition root: it builds the clock, random source, installation and adapters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from meterkast.clock import SimClock, SystemClock
+from meterkast.commands.meter import parse_start
+from meterkast.commands.run import parse_speed
+from meterkast.errors import CodecError, InvalidInput
+from meterkast.gasmeter.metrology import MeterType
+from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader
+from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server, Pacer
+from meterkast.jsonable import to_jsonable
+from meterkast.p1.crc import crc16
+from meterkast.p1.decode import decode_telegram
+from meterkast.p1.framer import P1Framer
+from meterkast.p1.specs import SPECS, spec_for
+from meterkast.p1.telegram import Telegram
+from meterkast.p1.values import CapturedValue, GasProfile, Quantity
+from meterkast.sim.installation import Installation, ReplaceGasMeter
+from meterkast.sim.p1_source import P1Cipher, P1Port
+
+VERSIONS = sorted(SPECS)
+REPLACEMENT_GAS_METER = "G0001123456789124"  # the new meter of --replace-gas-at
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p1 = sub.add_parser("p1", help="the P1 port: serve simulated telegrams, read a meter, parse a capture")
+    verbs = p1.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    serve = verbs.add_parser("serve", help="send the simulated installation's telegrams over TCP and a pty")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=2000, help="TCP port (default 2000, 0 = any free port)")
+    serve.add_argument("--no-tcp", action="store_true", help="no TCP server (use with --pty)")
+    serve.add_argument("--pty", action="store_true", help="also write to a pseudo-terminal and print its path")
+    serve.add_argument("--version", default="4", choices=VERSIONS, help="DSMR version of the telegrams")
+    serve.add_argument("--speed", default="1", help="simulated seconds per real second, or 'max' (default 1)")
+    serve.add_argument("--seed", type=int, default=0, help="random seed (same seed and start, same bytes)")
+    serve.add_argument("--start", help="simulated start instant, ISO 8601 (default: now)")
+    serve.add_argument("--until", help="stop after this simulated instant (ISO 8601)")
+    serve.add_argument("--type", default="G4", help="gas meter type (default G4)")
+    serve.add_argument("--replace-gas-at", help="replace the gas meter at this simulated instant (ISO 8601)")
+    serve.add_argument("--key", help="encrypt telegrams with this AES-128 key (32 hex digits)")
+    serve.add_argument("--backlog", type=int, default=256, help="telegrams queued per client before it is cut off")
+    serve.set_defaults(handler=serve_command)
+
+    read = verbs.add_parser("read", help="read telegrams from tcp://host:port or a serial device")
+    read.add_argument("url", metavar="URL", help="tcp://host:port or a serial device such as /dev/ttyUSB0")
+    read.add_argument("--count", type=int, help="stop after this many telegrams")
+    read.add_argument("--json", action="store_true", help="one JSON object per telegram")
+    read.add_argument("--key", help="AES-128-GCM decryption key (32 hex digits)")
+    read.add_argument("--auth-key", help="authentication key (default: the Luxembourg Smarty public key)")
+    read.add_argument("--version", default="4", choices=VERSIONS, help="serial settings: 2.2 = 9600 7E1, else 8N1")
+    read.add_argument("--baud", type=int, help="serial speed (default 115200, 9600 for 2.2)")
+    read.add_argument("--retries", type=int, help="give up after this many failed reconnections in a row")
+    read.set_defaults(handler=read_command)
+
+    parse = verbs.add_parser("parse", help="decode every telegram in a file ('-' = stdin)")
+    parse.add_argument("file", metavar="FILE")
+    parse.add_argument("--json", action="store_true", help="one JSON object per good telegram")
+    parse.set_defaults(handler=parse_command)
+
+
+# -- shared helpers ----------------------------------------------------------------------------------
+
+
+def parse_key(text: str, what: str = "--key") -> bytes:
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise InvalidInput(f"{what} {text!r} is not hexadecimal; give 32 hex digits (AES-128)") from None
+    if len(key) != 16:
+        raise InvalidInput(f"{what} has {len(key)} bytes; an AES-128 key has 16 (32 hex digits)")
+    return key
+
+
+def _value_json(value: Any) -> Any:
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return to_jsonable(value._asdict())
+    if isinstance(value, tuple):
+        return [_value_json(v) for v in value]
+    return to_jsonable(value)
+
+
+def telegram_json(telegram: Telegram) -> dict[str, Any]:
+    """Every line by OBIS code, plus the M-Bus devices with their identifiers decoded."""
+    mbus = {
+        str(n): {
+            "device_type": device.device_type,
+            "equipment_id": device.equipment_text,
+            "reading": None if device.reading is None else _value_json(device.reading),
+        }
+        for n, device in telegram.mbus.items()
+    }
+    return {
+        "header": str(telegram.header),
+        "crc_ok": telegram.crc_ok,
+        "values": {code: _value_json(value) for code, value in telegram.values.items()},
+        "mbus": mbus,
+    }
+
+
+def _quantity(telegram: Telegram, code: str) -> str:
+    value = telegram.get(code)
+    return f"{value.value}" if isinstance(value, Quantity) else "-"
+
+
+def telegram_text(telegram: Telegram) -> str:
+    """One line: time, +A T1/T2, −A T1/T2, power, each M-Bus reading with its capture time."""
+    stamp = telegram.timestamp.isoformat() if telegram.timestamp else "(no time stamp)"
+    parts = [
+        stamp,
+        f"+A {_quantity(telegram, '1-0:1.8.1')}/{_quantity(telegram, '1-0:1.8.2')} kWh",
+        f"-A {_quantity(telegram, '1-0:2.8.1')}/{_quantity(telegram, '1-0:2.8.2')} kWh",
+        f"P {_quantity(telegram, '1-0:1.7.0')} kW",
+    ]
+    for n, device in telegram.mbus.items():
+        reading = device.reading
+        if isinstance(reading, CapturedValue | GasProfile) and reading.time is not None:
+            parts.append(f"[{n}] {device.equipment_text or '-'} {reading.value} m3 @ {reading.time.isoformat()}")
+        else:
+            parts.append(f"[{n}] {device.equipment_text or '-'} (no value)")
+    if telegram.crc_ok is False:
+        parts.append("CRC BAD")
+    return "  ".join(parts)
+
+
+def _write(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+# -- serve ---------------------------------------------------------------------------------------------
+
+
+def _build_port(args: argparse.Namespace, start: datetime) -> P1Port:
+    rng = random.Random(args.seed)
+    installation = Installation.build(start, rng, meter_type=MeterType.parse(args.type))
+    if args.replace_gas_at:
+        installation.schedule(parse_start(args.replace_gas_at), ReplaceGasMeter(REPLACEMENT_GAS_METER))
+    cipher = P1Cipher(parse_key(args.key), SMARTY_AUTHENTICATION_KEY) if args.key else None
+    return P1Port(installation, args.version, cipher=cipher)
+
+
+async def serve(args: argparse.Namespace, start: datetime, until: datetime | None) -> None:
+    port = _build_port(args, start)
+    speed = parse_speed(args.speed)
+    clock = SimClock(start, speed=speed or 0.0)
+    pacer: Pacer = InstantPacer(clock) if speed is None else ClockPacer(clock, speed)
+    max_lag = None if speed is None else max(2 * port.interval, timedelta(seconds=speed))
+    server = P1Server(port, pacer, backlog=args.backlog, max_lag=max_lag)
+    spec = spec_for(args.version)
+    every = port.interval.total_seconds()
+    if args.no_tcp and not args.pty:
+        raise InvalidInput("--no-tcp without --pty leaves nowhere to send telegrams")
+    try:
+        if not args.no_tcp:
+            host, bound = await server.start_tcp(args.host, args.port)
+            _write(f"P1 {spec.title}: a telegram every {every:g} s on tcp://{host}:{bound}")
+        if args.pty:
+            _write(f"pty: {server.open_pty(115200 if spec.name != '2.2' else 9600)}")
+        await server.run(until)
+    finally:
+        await server.close()
+    print(f"meterkast: sent {server.stats.telegrams} telegrams, skipped {server.stats.skipped}", file=sys.stderr)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="meterkast: %(message)s")
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    _configure_logging()
+    start = parse_start(args.start) if args.start else SystemClock().now().replace(microsecond=0)
+    until = parse_start(args.until) if args.until else None
+    try:
+        asyncio.run(serve(args, start, until))
+    except KeyboardInterrupt:
+        print("meterkast: stopped", file=sys.stderr)
+    return 0
+
+
+# -- read ----------------------------------------------------------------------------------------------
+
+
+async def read(args: argparse.Namespace) -> int:
+    key = parse_key(args.key) if args.key else None
+    auth = parse_key(args.auth_key, "--auth-key") if args.auth_key else SMARTY_AUTHENTICATION_KEY
+    if args.count is not None and args.count < 1:
+        raise InvalidInput(f"--count {args.count} must be at least 1")
+    seen = 0
+    reader = p1_reader(
+        args.url, key, authentication_key=auth, version=args.version, baud=args.baud, max_reconnects=args.retries
+    )
+    try:
+        async for telegram in reader:
+            _write(json.dumps(telegram_json(telegram)) if args.json else telegram_text(telegram))
+            seen += 1
+            if args.count is not None and seen >= args.count:
+                break
+    finally:
+        await reader.aclose()
+    return 0
+
+
+def read_command(args: argparse.Namespace) -> int:
+    _configure_logging()
+    try:
+        return asyncio.run(read(args))
+    except KeyboardInterrupt:
+        print("meterkast: stopped", file=sys.stderr)
+        return 0
+    except BrokenPipeError:  # the reader of our output (``| head``) has gone: stop quietly
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout so the interpreter's flush at exit is silent
+        return 0
+
+
+# -- parse ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    """One telegram found in a capture: where it starts, and what it decoded to or why it did not."""
+
+    offset: int  # byte offset of its "/"
+    line: int  # 1-based line of its "/"
+    telegram: Telegram | None
+    error: str | None
+
+
+def scan_telegrams(data: bytes) -> list[Scanned]:
+    """Every telegram in ``data``, good or bad, in order; a "/" that never reaches "!" is a cut-off one."""
+    framer = P1Framer()
+    spans: list[tuple[int, int]] = []
+    found: list[Scanned] = []
+    position = 0
+    for frame in framer.feed(data):
+        offset = data.find(frame.data, position)
+        position = offset + len(frame.data)
+        spans.append((offset, position))
+        line = data.count(b"\n", 0, offset) + 1
+        found.append(_check(frame.data, frame.crc, frame.crc_ok, offset, line))
+    for match in re.finditer(rb"/", data):
+        where = match.start()
+        if not any(start <= where < end for start, end in spans):
+            line = data.count(b"\n", 0, where) + 1
+            found.append(Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input"))
+    return sorted(found, key=lambda s: s.offset)
+
+
+def _check(data: bytes, crc: int | None, crc_ok: bool | None, offset: int, line: int) -> Scanned:
+    if crc_ok is False and crc is not None:
+        computed = crc16(data[: data.rindex(b"!") + 1])
+        return Scanned(offset, line, None, f"CRC mismatch: the telegram says {crc:04X}, its bytes give {computed:04X}")
+    try:
+        return Scanned(offset, line, decode_telegram(data), None)
+    except CodecError as exc:
+        where = f" (byte {offset + exc.offset})" if exc.offset is not None else ""
+        return Scanned(offset, line, None, f"{exc.reason}{where}")
+
+
+def parse_command(args: argparse.Namespace) -> int:
+    name = "stdin" if args.file == "-" else args.file
+    try:
+        data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {name}: {exc.strerror or exc}") from exc
+    scanned = scan_telegrams(data)
+    good = bad = 0
+    for item in scanned:
+        if item.telegram is not None:
+            good += 1
+            _write(json.dumps(telegram_json(item.telegram)) if args.json else telegram_text(item.telegram))
+        else:
+            bad += 1
+            print(f"{name}: telegram at byte {item.offset} (line {item.line}): {item.error}", file=sys.stderr)
+    if not good:
+        raise InvalidInput(f"no telegram in {name} could be read ({bad} bad)")
+    return 1 if bad else 0

@@ -1,0 +1,422 @@
+"""Read P1 telegrams from a TCP bridge or a serial port: ``async for telegram in p1_reader(url)``.
+
+SYSTEM P1, P2; [P1-4.2.2 §5.1] (115200 baud 8N1), [P1-3.0 §5.1] (DSMR 2.2/3: 9600 baud 7E1).
+
+``url`` is ``tcp://host:port`` (ser2net, a P1 dongle, ``meterkast p1 serve``) or a serial device path
+(``/dev/ttyUSB0``, the ``/dev/pts/N`` that ``meterkast p1 serve --pty`` prints). Bytes go through the
+sans-I/O ``P1Framer`` (or, with a key, the general-global-cipher framer below and ``decrypt_telegram``)
+and ``P1Decoder``; the reader yields ``Telegram`` values.
+
+Rules this module keeps:
+- a dropped connection is not the end: the reader reconnects with exponential backoff (0.5 s doubling to
+  60 s, reset by the next good telegram); the sleeping is injected, so tests do not wait;
+- telegrams with a bad CRC are skipped (``skip_bad_crc``) and counted; a CRC storm, undecodable
+  telegrams and failed decryptions are reported through ``logging`` at most once per ``report_every_s``
+  per kind ("37 telegrams with a bad CRC in the last 60 s"), timed on an injected monotonic clock;
+- with a key, a frame that fails authentication is skipped and reported; three in a row with nothing
+  good between them mean the key is wrong: ``AuthenticationError`` ends the reader;
+- transports are small (``P1Transport``: ``read() -> bytes``, ``b""`` at end of stream; ``close()``);
+  ``MemoryTransport`` is the in-memory twin; foreign errors become ``LinkError`` at this boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import serial
+
+from meterkast.errors import AuthenticationError, CodecError, FrameError, InvalidInput, LinkError, ReplayError
+from meterkast.p1.crypto import GENERAL_GLOBAL_CIPHER, SYSTEM_TITLE_BYTES, decode_cipher_frame, decrypt_telegram
+from meterkast.p1.framer import P1Framer
+from meterkast.p1.plan import P1Decoder
+from meterkast.p1.specs import spec_for
+from meterkast.p1.telegram import Telegram
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+SMARTY_AUTHENTICATION_KEY = bytes.fromhex("00112233445566778899AABBCCDDEEFF")  # public, Luxembourg Smarty
+MAX_AUTH_FAILURES = 3
+READ_CHUNK = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    baud: int
+    bytesize: int
+    parity: str
+    stopbits: float
+
+
+SERIAL_SETTINGS: dict[str, SerialSettings] = {  # by TelegramSpec name
+    "2.2": SerialSettings(9600, serial.SEVENBITS, serial.PARITY_EVEN, serial.STOPBITS_ONE),  # [P1-3.0 §5.1]
+    "4": SerialSettings(115200, serial.EIGHTBITS, serial.PARITY_NONE, serial.STOPBITS_ONE),  # [P1-4.0.7 §5.1]
+    "4.2": SerialSettings(115200, serial.EIGHTBITS, serial.PARITY_NONE, serial.STOPBITS_ONE),  # [P1-4.2.2 §5.1]
+    "5": SerialSettings(115200, serial.EIGHTBITS, serial.PARITY_NONE, serial.STOPBITS_ONE),  # [P1-5.0.2 §6.1]
+}
+
+
+def serial_settings(version: str = "4", baud: int | None = None) -> SerialSettings:
+    settings = SERIAL_SETTINGS[spec_for(version).name]
+    if baud is None:
+        return settings
+    if baud <= 0:
+        raise InvalidInput(f"--baud {baud} must be a positive number of bits per second")
+    return SerialSettings(baud, settings.bytesize, settings.parity, settings.stopbits)
+
+
+# -- transports ---------------------------------------------------------------------------------------
+
+
+class P1Transport(Protocol):
+    async def read(self) -> bytes:
+        """The next bytes received; ``b""`` when the other end closed."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryTransport:
+    """The in-memory twin: yields the given chunks, then end of stream."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = list(chunks)
+        self.closed = False
+
+    async def read(self) -> bytes:
+        if self.closed:
+            raise LinkError("memory P1 transport is closed")
+        await asyncio.sleep(0)
+        return self._chunks.pop(0) if self._chunks else b""
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class TcpTransport:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, where: str) -> None:
+        self._reader = reader
+        self._writer = writer
+        self.where = where
+
+    @classmethod
+    async def connect(cls, host: str, port: int, timeout_s: float = 10.0) -> TcpTransport:
+        where = f"tcp://{host}:{port}"
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+        except (OSError, TimeoutError) as exc:
+            raise LinkError(f"cannot reach the P1 bridge at {where}: {exc}") from exc
+        return cls(reader, writer, where)
+
+    async def read(self) -> bytes:
+        try:
+            return await self._reader.read(READ_CHUNK)
+        except OSError as exc:
+            raise LinkError(f"P1 bridge {self.where} dropped the connection: {exc}") from exc
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
+
+
+class SerialTransport:
+    """A serial port (USB P1 cable, pty) read without threads: the event loop watches its descriptor."""
+
+    def __init__(self, port: serial.Serial, where: str) -> None:
+        self._port = port
+        self.where = where
+
+    @classmethod
+    def open(cls, path: str, settings: SerialSettings) -> SerialTransport:
+        try:
+            port = serial.Serial(
+                path,
+                baudrate=settings.baud,
+                bytesize=settings.bytesize,
+                parity=settings.parity,
+                stopbits=settings.stopbits,
+                timeout=0,
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise LinkError(f"cannot open serial port {path}: {exc}") from exc
+        return cls(port, path)
+
+    async def read(self) -> bytes:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self._port.fileno()
+        loop.add_reader(fd, _set_once, ready)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+        try:
+            return bytes(self._port.read(max(1, self._port.in_waiting)))
+        except (serial.SerialException, OSError) as exc:
+            # pyserial reports a vanished device (or a closed pty master) as "ready but no data".
+            raise LinkError(f"serial port {self.where} failed: {exc}") from exc
+
+    async def close(self) -> None:
+        self._port.close()
+
+
+def _set_once(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+Connect = Callable[[str, SerialSettings], Awaitable[P1Transport]]
+
+
+async def open_transport(url: str, settings: SerialSettings) -> P1Transport:
+    """``tcp://host:port`` or a serial device path."""
+    if url.startswith("tcp://"):
+        host, sep, port = url[len("tcp://") :].rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise InvalidInput(f"{url!r} is not tcp://host:port")
+        return await TcpTransport.connect(host.strip("[]"), int(port))
+    if "://" in url:
+        raise InvalidInput(f"{url!r}: use tcp://host:port or a serial device path such as /dev/ttyUSB0")
+    return SerialTransport.open(url, settings)
+
+
+# -- small sans-I/O helpers ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Backoff:
+    """Exponential backoff: ``initial_s``, doubling up to ``max_s``; ``reset`` after success."""
+
+    initial_s: float = 0.5
+    factor: float = 2.0
+    max_s: float = 60.0
+    _next: float = field(default=0.0, init=False)
+
+    def next_delay(self) -> float:
+        delay = self._next or self.initial_s
+        self._next = min(delay * self.factor, self.max_s)
+        return delay
+
+    def reset(self) -> None:
+        self._next = 0.0
+
+
+class RateLimitedReport:
+    """Says what went wrong at most once per ``every_s`` per kind, with how often it happened."""
+
+    def __init__(self, every_s: float = 60.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._every_s = every_s
+        self._monotonic = monotonic
+        self._last: dict[str, float] = {}
+        self._count: dict[str, int] = {}
+
+    def note(self, kind: str, detail: str) -> None:
+        self._count[kind] = self._count.get(kind, 0) + 1
+        now = self._monotonic()
+        last = self._last.get(kind)
+        if last is not None and now - last < self._every_s:
+            return
+        count = self._count.pop(kind)
+        window = "" if last is None else f" in the last {now - last:.0f} s"
+        log.warning("P1 reader: %d %s%s (latest: %s)", count, kind, window, detail)
+        self._last[kind] = now
+
+
+class CipherFramer:
+    """General-global-cipher frames (``DB 08 title len …``) out of a byte stream; resyncs on garbage.
+
+    The length form is the one ``meterkast.p1.crypto`` writes and reads (one byte, or 0x81/0x82 and one
+    or two length bytes). This belongs beside ``P1Framer`` in ``meterkast.p1``; it lives here until then.
+    """
+
+    def __init__(self, max_size: int = 16 * 1024) -> None:
+        self._buffer = bytearray()
+        self._max_size = max_size
+        self.garbage_bytes = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buffer += data
+        frames: list[bytes] = []
+        while (frame := self._next()) is not None:
+            frames.append(frame)
+        return frames
+
+    def _next(self) -> bytes | None:
+        buffer = self._buffer
+        start = buffer.find(bytes([GENERAL_GLOBAL_CIPHER, SYSTEM_TITLE_BYTES]))
+        if start < 0:
+            keep = 1 if buffer.endswith(bytes([GENERAL_GLOBAL_CIPHER])) else 0
+            self.garbage_bytes += len(buffer) - keep
+            del buffer[: len(buffer) - keep]
+            return None
+        self.garbage_bytes += start
+        del buffer[:start]
+        head = 2 + SYSTEM_TITLE_BYTES
+        if len(buffer) < head + 3:
+            return None
+        first = buffer[head]
+        if first < 0x80:
+            length, body = first, head + 1
+        elif first in (0x81, 0x82):
+            size = first - 0x80
+            length, body = int.from_bytes(buffer[head + 1 : head + 1 + size], "big"), head + 1 + size
+        else:
+            self.garbage_bytes += 1
+            del buffer[:1]
+            return self._next()
+        if body + length > self._max_size:
+            self.garbage_bytes += 1
+            del buffer[:1]
+            return self._next()
+        if len(buffer) < body + length:
+            return None
+        frame = bytes(buffer[: body + length])
+        del buffer[: body + length]
+        return frame
+
+
+# -- the reader ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ReaderStats:
+    telegrams: int = 0
+    crc_errors: int = 0
+    decode_errors: int = 0
+    auth_errors: int = 0
+    connects: int = 0
+    reconnects: int = 0
+
+
+class _Decryptor:
+    """Cipher frames in, plaintext telegram bytes out; replays and bad tags are skipped and reported."""
+
+    def __init__(
+        self, key: bytes, authentication_key: bytes, url: str, report: RateLimitedReport, stats: ReaderStats
+    ) -> None:
+        self._key = key
+        self._authentication_key = authentication_key
+        self._url = url
+        self._report = report
+        self._stats = stats
+        self._framer = CipherFramer()
+        self._last_counter: int | None = None
+        self._failures = 0
+
+    def feed(self, data: bytes) -> bytes:
+        plain: list[bytes] = []
+        for frame in self._framer.feed(data):
+            try:
+                plain.append(
+                    decrypt_telegram(
+                        frame,
+                        encryption_key=self._key,
+                        authentication_key=self._authentication_key,
+                        last_invocation_counter=self._last_counter,
+                    )
+                )
+            except (AuthenticationError, FrameError) as exc:
+                self._stats.auth_errors += 1
+                self._failures += 1
+                if self._failures >= MAX_AUTH_FAILURES and not isinstance(exc, ReplayError):
+                    raise AuthenticationError(
+                        f"{self._failures} frames in a row from {self._url} failed to decrypt; "
+                        f"check the key ({exc.reason})"
+                    ) from exc
+                self._report.note("frames that failed to decrypt", exc.reason)
+                continue
+            self._last_counter = decode_cipher_frame(frame).invocation_counter
+            self._failures = 0
+        return b"".join(plain)
+
+
+class _Session:
+    """One connection's bytes → telegrams: decryption, framing, CRC, decoding; problems are reported."""
+
+    def __init__(
+        self, decryptor: _Decryptor | None, decoder: P1Decoder, report: RateLimitedReport, stats: ReaderStats, *,
+        skip_bad_crc: bool,
+    ) -> None:  # fmt: skip
+        self._decryptor = decryptor
+        self._framer = P1Framer()
+        self._decoder = decoder
+        self._report = report
+        self._stats = stats
+        self._skip_bad_crc = skip_bad_crc
+
+    def feed(self, data: bytes) -> list[Telegram]:
+        if self._decryptor is not None:
+            data = self._decryptor.feed(data)
+        telegrams: list[Telegram] = []
+        for frame in self._framer.feed(data):
+            if frame.crc_ok is False:
+                self._stats.crc_errors += 1
+                self._report.note("telegrams with a bad CRC", f"sent {frame.crc:04X}")
+                if self._skip_bad_crc:
+                    continue
+            try:
+                telegrams.append(self._decoder.decode(frame.data))
+            except CodecError as exc:
+                self._stats.decode_errors += 1
+                self._report.note("telegrams that could not be decoded", str(exc))
+        self._stats.telegrams += len(telegrams)
+        return telegrams
+
+
+async def p1_reader(
+    url: str,
+    key: bytes | None = None,
+    *,
+    authentication_key: bytes = SMARTY_AUTHENTICATION_KEY,
+    version: str = "4",
+    baud: int | None = None,
+    skip_bad_crc: bool = True,
+    max_reconnects: int | None = None,
+    connect: Connect = open_transport,
+    sleep: Sleep = asyncio.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    backoff: Backoff | None = None,
+    report_every_s: float = 60.0,
+    stats: ReaderStats | None = None,
+) -> AsyncGenerator[Telegram, None]:
+    """Telegrams from ``url`` until cancelled, or until ``max_reconnects`` attempts in a row have failed.
+
+    ``version`` picks the serial settings (2.2: 9600 7E1; 4, 4.2, 5: 115200 8N1); ``baud`` overrides the
+    speed. ``key`` (16 bytes) turns on AES-128-GCM decryption with ``authentication_key``.
+    """
+    settings = serial_settings(version, baud)
+    backoff = backoff if backoff is not None else Backoff()
+    report = RateLimitedReport(report_every_s, monotonic)
+    stats = stats if stats is not None else ReaderStats()
+    decoder = P1Decoder()
+    failures = 0
+    while True:
+        try:
+            transport = await connect(url, settings)
+            stats.connects += 1
+            try:
+                decryptor = _Decryptor(key, authentication_key, url, report, stats) if key is not None else None
+                session = _Session(decryptor, decoder, report, stats, skip_bad_crc=skip_bad_crc)
+                while data := await transport.read():
+                    for telegram in session.feed(data):
+                        failures = 0
+                        backoff.reset()
+                        yield telegram
+                raise LinkError(f"{url} closed the connection")
+            finally:
+                await transport.close()
+        except LinkError as exc:
+            failures += 1
+            if max_reconnects is not None and failures > max_reconnects:
+                raise
+            delay = backoff.next_delay()
+            log.warning("P1 reader: %s; reconnecting in %.1f s", exc, delay)
+            stats.reconnects += 1
+        await sleep(delay)

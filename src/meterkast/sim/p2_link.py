@@ -1,0 +1,94 @@
+"""The real P2 path behind the :class:`GasLink` protocol: frames, keys and faults, not a shortcut.
+
+Each gas meter is a :class:`GasMeterSlave` on an in-memory :class:`VirtualBus`; the E-meter is a
+:class:`DsmrP2Master` over a :class:`BusPort`. Coupling a meter installs it as [P2-4.0.7 §8.3] says
+(address 0 → a free primary address, a fresh user key sent wrapped with the meter's default key) and
+every hourly read is a REQ_UD2 whose mode 15 reply is decrypted and replay-checked. Bus faults
+(``BusFaults``: dropped or flipped bytes, echo, silence) and a wrong key therefore surface exactly as on
+a real installation: as a :class:`LinkError` or :class:`AuthenticationError` that the E-meter records as
+a failed read.
+
+Sans-I/O: the master's coroutines never wait on a :class:`BusPort`, so ``run_now`` drives them inline
+at the simulated instant.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from meterkast.emeter.readings import MbusReading
+from meterkast.errors import CodecError, LinkError
+from meterkast.gasmeter.meter import GasMeter
+from meterkast.mbus.dsmr_master import DsmrP2Master, InstalledDevice
+from meterkast.mbus.gas_slave import GasMeterSlave
+from meterkast.mbus.keys import generate_user_key
+from meterkast.mbus.master import BusMaster, RetryPolicy
+from meterkast.mbus.virtual import BusFaults, BusPort, VirtualBus, run_now
+from meterkast.randomness import RandomSource
+from meterkast.sim.gaslink import GasMeterEvent
+
+
+class P2GasLink:
+    def __init__(
+        self,
+        rng: RandomSource,
+        *,
+        faults: BusFaults | None = None,
+        policy: RetryPolicy | None = None,
+        encrypted: bool = True,
+    ) -> None:
+        self._rng = rng
+        self._encrypted = encrypted
+        self.bus = VirtualBus(rng, faults or BusFaults())
+        self._now: datetime | None = None
+        self.p2 = DsmrP2Master(BusMaster(BusPort(self.bus, self._clock), policy or RetryPolicy()))
+        self._slaves: dict[int, tuple[GasMeter, GasMeterSlave]] = {}
+        self._events: list[GasMeterEvent] = []
+
+    def _clock(self) -> datetime:
+        assert self._now is not None, "P2GasLink used before attach/read set the simulated instant"
+        return self._now
+
+    def attach(self, channel: int, meter: GasMeter) -> None:
+        """Wire the meter to the bus and install it on ``channel`` (address, then key)."""
+        self._now = meter.now
+        slave = GasMeterSlave(meter)
+        self.bus.attach(slave)
+        self._slaves[channel] = (meter, slave)
+        user_key = generate_user_key(self._rng) if self._encrypted else bytes(16)
+        try:
+            run_now(self.p2.install(default_key=meter.default_key, user_key=user_key, channel=channel))
+        finally:
+            self._collect(channel)
+
+    def detach(self, channel: int) -> None:
+        entry = self._slaves.pop(channel, None)
+        if entry is not None:
+            self.bus.detach(entry[1])
+        if channel in self.p2.devices:
+            self.p2.decouple(channel)
+
+    def read(self, now: datetime, channel: int) -> MbusReading:
+        self._now = now
+        try:
+            reply = run_now(self.p2.read(channel))
+        except CodecError as exc:  # wrong key, replay, malformed records: a failed read, as on a real E-meter
+            raise LinkError(f"P2 read on channel {channel} failed: {exc}") from exc
+        finally:
+            self._collect(channel)
+        return MbusReading(reply.value_m3, reply.capture_time, reply.status, reply.resolution_m3)
+
+    def take_events(self) -> list[GasMeterEvent]:
+        events, self._events = self._events, []
+        return events
+
+    def device(self, channel: int) -> InstalledDevice | None:
+        return self.p2.devices.get(channel)
+
+    def _collect(self, channel: int) -> None:
+        entry = self._slaves.get(channel)
+        if entry is None:
+            return
+        meter, slave = entry
+        number = str(meter.meter_number)
+        self._events += [GasMeterEvent(e.at, channel, number, e) for e in slave.take_events()]

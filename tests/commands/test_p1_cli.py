@@ -1,0 +1,130 @@
+"""``meterkast p1 serve | read | parse`` end to end (argument parsing, exit codes, output)."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from meterkast.cli import main
+from meterkast.sim.installation import Installation
+from meterkast.sim.p1_source import P1Port
+
+START = datetime(2024, 10, 27, 0, 0, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def capture(version: str = "4", count: int = 3) -> list[bytes]:
+    port = P1Port(Installation.build(START, random.Random(0)), version)
+    moment, out = port.first_telegram_at(), []
+    for _ in range(count):
+        _, data = port.telegram(moment)
+        assert data is not None
+        out.append(data)
+        moment += port.interval
+    return out
+
+
+def test_parse_reads_every_telegram_in_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "p1.log"
+    path.write_bytes(b"".join(capture("4") + capture("5") + capture("2.2")))
+    assert main(["p1", "parse", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 9
+    assert lines[0].startswith("2024-10-27T02:00:00+02:00  +A ")
+    assert "G0001123456789012" in lines[0]
+
+
+def test_parse_reports_bad_telegrams_with_their_position(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = capture("4", 3)
+    bad_crc = good[1].replace(b"1-0:1.8.1(000000.", b"1-0:1.8.1(000009.")
+    cut = good[2][:200]
+    data = b"noise before\r\n" + good[0] + bad_crc + cut + good[2]
+    path = tmp_path / "p1.log"
+    path.write_bytes(data)
+    assert main(["p1", "parse", str(path), "--json"]) == 1  # some bad, some good
+    captured = capsys.readouterr()
+    objects = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(objects) == 2 and all(o["crc_ok"] for o in objects)
+    assert objects[0]["mbus"]["1"]["equipment_id"] == "G0001123456789012"
+    errors = captured.err.splitlines()
+    bad_at = len(b"noise before\r\n") + len(good[0])
+    assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line 28): CRC mismatch: the telegram says")
+    assert f"byte {bad_at + len(bad_crc)} " in errors[1] and "cut off" in errors[1]
+
+
+def test_parse_exits_2_when_nothing_can_be_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "junk.txt"
+    path.write_bytes(b"this is no P1 capture\n")
+    assert main(["p1", "parse", str(path)]) == 2
+    assert "no telegram in" in capsys.readouterr().err
+    assert main(["p1", "parse", str(tmp_path / "missing.log")]) == 2
+
+
+def test_parse_reads_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"".join(capture("5", 2)))))
+    assert main(["p1", "parse", "-", "--json"]) == 0
+    objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["values"]["0-0:1.0.0"] for o in objects] == ["2024-10-27T02:00:00+02:00", "2024-10-27T02:00:01+02:00"]
+    assert objects[0]["values"]["1-0:1.8.1"] == {"value": "0.000", "unit": "kWh"}
+
+
+def test_serve_as_fast_as_possible_until_a_time(capsys: pytest.CaptureFixture[str]) -> None:
+    until = (START + timedelta(minutes=1)).isoformat()
+    args = ["p1", "serve", "--port", "0", "--speed", "max", "--start", START.isoformat(), "--until", until]
+    assert main([*args, "--version", "5"]) == 0
+    captured = capsys.readouterr()
+    assert "a telegram every 1 s on tcp://127.0.0.1:" in captured.out
+    assert "sent 61 telegrams" in captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["p1", "serve", "--no-tcp"], "nowhere to send"),
+        (["p1", "serve", "--speed", "fast"], "neither a number"),
+        (["p1", "read", "http://example.org", "--retries", "0"], "tcp://host:port"),
+        (["p1", "read", "tcp://127.0.0.1:1", "--retries", "0"], "cannot reach"),
+        (["p1", "read", "tcp://127.0.0.1:1", "--key", "xyz"], "not hexadecimal"),
+        (["p1", "read", "tcp://127.0.0.1:1", "--key", "0011"], "16 (32 hex digits)"),
+        (["p1", "read", "tcp://127.0.0.1:1", "--count", "0"], "at least 1"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_read_from_a_running_server_then_stop_it_with_ctrl_c(capsys: pytest.CaptureFixture[str]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    command = [sys.executable, "-m", "meterkast.cli", "p1", "serve", "--port", "0", "--speed", "20",
+               "--version", "5", "--start", START.isoformat(), "--key", "00" * 16]  # fmt: skip
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("tcp://127.0.0.1:"), first
+        assert main(["p1", "read", url, "--count", "3", "--json", "--key", "00" * 16, "--version", "5"]) == 0
+        objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert len(objects) == 3
+        stamps = [datetime.fromisoformat(o["values"]["0-0:1.0.0"]) for o in objects]
+        assert [b - a for a, b in itertools.pairwise(stamps)] == [timedelta(seconds=1)] * 2
+        assert objects[0]["mbus"]["1"]["equipment_id"] == "G0001123456789012"
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=10)
+        assert server.returncode == 0
+        assert "stopped" in err
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

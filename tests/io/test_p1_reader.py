@@ -1,0 +1,342 @@
+"""The P1 reader: transports (one contract for all), reconnecting with backoff, rate-limited reports, AES-GCM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import re
+import tty
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import serial
+
+from meterkast.clock import SimClock
+from meterkast.errors import AuthenticationError, InvalidInput, LinkError
+from meterkast.io.p1_reader import (
+    SMARTY_AUTHENTICATION_KEY,
+    Backoff,
+    CipherFramer,
+    MemoryTransport,
+    P1Transport,
+    ReaderStats,
+    SerialSettings,
+    SerialTransport,
+    TcpTransport,
+    open_transport,
+    p1_reader,
+    serial_settings,
+)
+from meterkast.io.p1_server import InstantPacer, P1Server
+from meterkast.p1.crypto import encrypt_telegram
+from meterkast.p1.decode import decode_telegram
+from meterkast.p1.telegram import Telegram
+from meterkast.sim.installation import Installation
+from meterkast.sim.p1_source import P1Cipher, P1Port
+
+START = datetime(2025, 1, 14, 22, 30, tzinfo=UTC)
+KEY = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+PAYLOAD = [b"/MKS5\\2meterkast", b"-E\r\n\r\n1-3:0.2.8(40)\r\n", b"!ABCD\r\n", bytes(range(256))]
+
+
+def telegrams(count: int, version: str = "4") -> list[bytes]:
+    port = P1Port(Installation.build(START, random.Random(5)), version)
+    moment, out = port.first_telegram_at(), []
+    for _ in range(count):
+        _, data = port.telegram(moment)
+        assert data is not None
+        out.append(data)
+        moment += port.interval
+    return out
+
+
+def corrupt(telegram: bytes) -> bytes:
+    """The same telegram with one digit changed: its CRC no longer matches."""
+    return re.sub(rb"1-0:1\.7\.0\(\d", b"1-0:1.7.0(9", telegram, count=1)
+
+
+async def collect(reader: AsyncIterator[Telegram], limit: int | None = None) -> list[Telegram]:
+    out: list[Telegram] = []
+    try:
+        async for telegram in reader:
+            out.append(telegram)
+            if limit is not None and len(out) >= limit:
+                break
+    except LinkError:
+        pass
+    return out
+
+
+# -- one contract for every transport ----------------------------------------------------------------
+
+Opened = Callable[[list[bytes]], Awaitable[tuple[P1Transport, Callable[[], Awaitable[None]]]]]
+
+
+async def open_memory(chunks: list[bytes]) -> tuple[P1Transport, Callable[[], Awaitable[None]]]:
+    async def nothing() -> None:
+        return None
+
+    return MemoryTransport(chunks), nothing
+
+
+async def open_tcp(chunks: list[bytes]) -> tuple[P1Transport, Callable[[], Awaitable[None]]]:
+    async def send(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for chunk in chunks:
+            writer.write(chunk)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(send, "127.0.0.1", 0)
+    host, bound = server.sockets[0].getsockname()[:2]
+    transport = await open_transport(f"tcp://{host}:{bound}", serial_settings())
+
+    async def stop() -> None:
+        server.close()
+        await server.wait_closed()
+
+    return transport, stop
+
+
+class Counting:
+    """Counts what a transport delivered, so the test's cable is pulled only after the last byte."""
+
+    def __init__(self, inner: P1Transport) -> None:
+        self.inner = inner
+        self.delivered = 0
+
+    async def read(self) -> bytes:
+        data = await self.inner.read()
+        self.delivered += len(data)
+        return data
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def open_pty(chunks: list[bytes]) -> tuple[P1Transport, Callable[[], Awaitable[None]]]:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    transport = Counting(await open_transport(os.ttyname(slave), serial_settings("4")))
+    total = sum(map(len, chunks))
+
+    async def cable() -> None:
+        for chunk in chunks:
+            os.write(master, chunk)
+        while transport.delivered < total:  # closing the master discards unread input
+            await asyncio.sleep(0.001)
+        os.close(master)  # the cable is pulled: the reader sees the end
+
+    task = asyncio.create_task(cable())
+
+    async def stop() -> None:
+        await task
+        os.close(slave)
+
+    return transport, stop
+
+
+@pytest.mark.parametrize("opener", [open_memory, open_tcp, open_pty], ids=["memory", "tcp", "serial-pty"])
+def test_transport_contract(opener: Opened) -> None:
+    """Every transport delivers the bytes in order, then says the stream ended: b"" or LinkError."""
+
+    async def scenario() -> bytes:
+        transport, stop = await opener(PAYLOAD)
+        received = bytearray()
+        try:
+            while data := await transport.read():
+                received += data
+        except LinkError:
+            pass
+        await transport.close()
+        await stop()
+        return bytes(received)
+
+    assert asyncio.run(scenario()) == b"".join(PAYLOAD)
+
+
+def test_serial_settings_follow_the_version() -> None:
+    # [P1-3.0 §5.1] 9600 7E1; [P1-4.0.7 §5.1], [P1-5.0.2 §6.1] 115200 8N1.
+    assert serial_settings("2.2") == SerialSettings(9600, serial.SEVENBITS, serial.PARITY_EVEN, serial.STOPBITS_ONE)
+    assert serial_settings("5") == SerialSettings(115200, serial.EIGHTBITS, serial.PARITY_NONE, serial.STOPBITS_ONE)
+    assert serial_settings("4.2.2", 9600).baud == 9600
+    with pytest.raises(InvalidInput, match="baud"):
+        serial_settings("4", 0)
+
+
+def test_urls_that_are_neither_tcp_nor_a_device_are_refused() -> None:
+    for url in ("tcp://nohost", "http://example.org/p1", "tcp://:2000"):
+        with pytest.raises(InvalidInput):
+            asyncio.run(open_transport(url, serial_settings()))
+    with pytest.raises(LinkError, match="cannot open serial port"):
+        SerialTransport.open("/dev/does-not-exist-p1", serial_settings())
+
+
+def test_an_unreachable_bridge_is_a_link_error() -> None:
+    with pytest.raises(LinkError, match="cannot reach"):
+        asyncio.run(TcpTransport.connect("127.0.0.1", 1))
+
+
+# -- reading from the server -------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def running_server(version: str, minutes: int, cipher: P1Cipher | None = None) -> AsyncIterator[str]:
+    port = P1Port(Installation.build(START, random.Random(5)), version, cipher=cipher)
+    server = P1Server(port, InstantPacer(SimClock(START)))
+    host, bound = await server.start_tcp("127.0.0.1", 0)
+
+    async def emit() -> None:
+        await server.wait_for_clients(1)
+        await server.run(START + timedelta(minutes=minutes))
+        await server.close()
+
+    task = asyncio.create_task(emit())
+    yield f"tcp://{host}:{bound}"
+    await task
+
+
+def test_reader_gets_every_telegram_from_the_server() -> None:
+    async def scenario() -> list[Telegram]:
+        async with running_server("4.2", 10) as url:
+            return await collect(p1_reader(url, max_reconnects=0))
+
+    received = asyncio.run(scenario())
+    assert [t.timestamp for t in received] == [decode_telegram(d).timestamp for d in telegrams(61, "4.2")]
+    assert all(t.crc_ok for t in received)
+
+
+def test_reader_decrypts_with_the_key() -> None:
+    async def scenario() -> list[Telegram]:
+        async with running_server("5", 1, P1Cipher(KEY, SMARTY_AUTHENTICATION_KEY)) as url:
+            return await collect(p1_reader(url, KEY, version="5", max_reconnects=0))
+
+    received = asyncio.run(scenario())
+    assert len(received) == 61
+    assert received[0].timestamp == START
+
+
+def test_a_wrong_key_ends_the_reader_after_three_frames() -> None:
+    frames = [
+        encrypt_telegram(t, encryption_key=KEY, authentication_key=SMARTY_AUTHENTICATION_KEY,
+                         system_title=b"MKS\x00\x00\x00\x00\x01", invocation_counter=n)
+        for n, t in enumerate(telegrams(5), start=1)
+    ]  # fmt: skip
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        return MemoryTransport([b"\x00garbage" + b"".join(frames)])
+
+    async def scenario() -> None:
+        async for _ in p1_reader("memory", bytes(16), connect=connect):
+            pass
+
+    with pytest.raises(AuthenticationError, match="3 frames in a row"):
+        asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 100_000])
+def test_cipher_framer_finds_frames_in_any_chunking(chunk: int) -> None:
+    frames = [
+        encrypt_telegram(t, encryption_key=KEY, authentication_key=SMARTY_AUTHENTICATION_KEY,
+                         system_title=b"MKS\x00\x00\x00\x00\x01", invocation_counter=n)
+        for n, t in enumerate(telegrams(3), start=1)
+    ] + [encrypt_telegram(b"/x", encryption_key=KEY, authentication_key=KEY, system_title=bytes(8),
+                          invocation_counter=9)]  # fmt: skip
+    stream = b"\xdb\x07noise" + frames[0] + b"\r\n" + frames[1] + frames[2] + b"\xdb" + frames[3]
+    framer = CipherFramer()
+    found = [f for i in range(0, len(stream), chunk) for f in framer.feed(stream[i : i + chunk])]
+    assert found == frames
+    assert framer.garbage_bytes == len(b"\xdb\x07noise\r\n\xdb")
+
+
+# -- reconnecting and reporting ----------------------------------------------------------------------
+
+
+def test_reconnects_with_exponential_backoff_reset_by_a_good_telegram() -> None:
+    good = telegrams(2)
+    attempts: list[str] = []
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        attempts.append("connect")
+        if len(attempts) == 3:
+            return MemoryTransport(good)
+        raise LinkError("connection refused")
+
+    delays: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        delays.append(seconds)
+
+    async def scenario() -> tuple[list[Telegram], ReaderStats]:
+        stats = ReaderStats()
+        reader = p1_reader("tcp://p1:2000", connect=connect, sleep=sleep, max_reconnects=3, stats=stats)
+        got: list[Telegram] = []
+        with pytest.raises(LinkError, match="connection refused"):
+            async for telegram in reader:
+                got.append(telegram)
+        return got, stats
+
+    got, stats = asyncio.run(scenario())
+    assert len(got) == 2
+    assert delays == [0.5, 1.0, 0.5, 1.0, 2.0]  # no wall-clock waiting: sleep is injected
+    assert (stats.connects, stats.reconnects, stats.telegrams) == (1, 5, 2)
+
+
+def test_backoff_doubles_up_to_its_ceiling() -> None:
+    backoff = Backoff()
+    assert [backoff.next_delay() for _ in range(10)] == [0.5, 1, 2, 4, 8, 16, 32, 60, 60, 60]
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
+
+
+class TickingTransport:
+    """One chunk per read; every read moves a fake monotonic clock one second on."""
+
+    def __init__(self, chunks: list[bytes], clock: list[float]) -> None:
+        self._chunks = chunks
+        self._clock = clock
+
+    async def read(self) -> bytes:
+        self._clock[0] += 1.0
+        return self._chunks.pop(0) if self._chunks else b""
+
+    async def close(self) -> None:
+        return None
+
+
+def test_a_crc_storm_is_reported_once_a_minute(caplog: pytest.LogCaptureFixture) -> None:
+    good = telegrams(300)
+    stream = [corrupt(t) if n % 3 else t for n, t in enumerate(good)]  # 200 bad, 100 good, over 300 s
+    clock = [0.0]
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        return TickingTransport(list(stream), clock)
+
+    async def scenario() -> tuple[list[Telegram], ReaderStats]:
+        stats = ReaderStats()
+        reader = p1_reader("tcp://p1:2000", connect=connect, monotonic=lambda: clock[0], stats=stats,
+                           max_reconnects=0)  # fmt: skip
+        return await collect(reader), stats
+
+    with caplog.at_level(logging.WARNING, logger="meterkast.io.p1_reader"):
+        got, stats = asyncio.run(scenario())
+    assert (len(got), stats.crc_errors) == (100, 200)
+    reports = [r.getMessage() for r in caplog.records if "bad CRC" in r.getMessage()]
+    assert len(reports) == 5  # at 2 s, then once per 60 s: 62, 122, 182, 242
+    counts = [int(m.split()[2]) for m in reports]
+    assert counts[0] == 1 and sum(counts) <= 200 and all(c >= 39 for c in counts[1:])
+    assert "in the last 60 s" in reports[1]
+
+
+def test_a_bad_crc_can_be_passed_through() -> None:
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        return MemoryTransport([corrupt(telegrams(1)[0])])
+
+    async def scenario() -> list[Telegram]:
+        return await collect(p1_reader("memory", connect=connect, skip_bad_crc=False, max_reconnects=0))
+
+    (telegram,) = asyncio.run(scenario())
+    assert telegram.crc_ok is False
