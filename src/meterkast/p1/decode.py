@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import NamedTuple
 
 from meterkast.errors import ChecksumError, FrameError, RecordError
@@ -155,7 +156,7 @@ def _gas_profile(num: str, unit: str, groups: str) -> Value:
     return GasProfile(decode_tst12(parts[0], status), status, int(period), parts[4], parts[5], values)
 
 
-def _raw(num: str, unit: str, groups: str) -> Value:
+def raw_value(num: str, unit: str, groups: str) -> Value:
     return RawValue(tuple(_split(groups)) if groups else (f"{num}*{unit}" if unit else num,))
 
 
@@ -178,7 +179,7 @@ LAYOUT_DECODERS: dict[Layout, Decoder] = {
     Layout.POWER_FAILURE_LOG: _power_failure_log,
     Layout.MAX_DEMAND_LOG: _max_demand_log,
     Layout.GAS_PROFILE: _gas_profile,
-    Layout.RAW: _raw,
+    Layout.RAW: raw_value,
 }
 
 
@@ -213,7 +214,10 @@ class Framed(NamedTuple):
 
 def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool = False) -> Framed:
     """Find header, body and CRC of one telegram; FrameError/ChecksumError if it has none."""
-    if isinstance(data, str):
+    if type(data) is bytes:  # the common case first: no copy
+        raw = data
+        text = raw.decode("latin-1")
+    elif isinstance(data, str):
         text = data
         try:
             raw = data.encode("latin-1")
@@ -223,7 +227,7 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
         raw = bytes(data)
         text = raw.decode("latin-1")
     start = text.find("/")
-    if start < 0 or text[:start].strip():
+    if start and (start < 0 or text[:start].strip()):
         raise FrameError("a telegram starts with '/' (after optional white space)", offset=max(start, 0))
     bang = text.find("!", start)
     if bang < 0:
@@ -244,7 +248,11 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     header = text[start + 1 : header_end].rstrip("\r")
     if len(header) < 4:
         raise FrameError(f"header '/{header}' is shorter than /XXX5", offset=start)
-    return Framed(text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok)
+    # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
+    return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok))
+
+
+_new_framed = partial(tuple.__new__, Framed)
 
 
 def make_header(header: str) -> Header:
@@ -271,7 +279,7 @@ def decode_framed(framed: Framed, *, lenient: bool = False) -> Telegram:
             continue
         decoder = decoders.get(code)
         if decoder is None:
-            values[code] = _raw(num, unit, groups)
+            values[code] = raw_value(num, unit, groups)
             unknown.append(code)
             continue
         try:

@@ -1,20 +1,24 @@
-"""``P1Decoder``: decode a meter's telegrams with a compiled plan of their shape ([P1-4.2.2 §5.12]).
+"""``P1Decoder``: decode one meter's telegrams with a compiled plan of their shape ([P1-4.2.2 §5.12]).
 
 A meter sends the same objects, in the same order and widths, every second (DSMR 5) or ten seconds
-(DSMR 4): only the digits change. The first telegram of a shape goes through the general decoder
-(``decode.py``); from it this module compiles a *plan*: one regular expression that is the telegram
-body with every value replaced by a capture group (code, separators and units stay literal), plus
-the list of conversions to apply to the captured strings. The next telegram of that shape is checked
-and split by a single ``fullmatch`` and converted in bulk: ``map(Decimal, …)``, ``map(int, …)``, the
-TST decoder, and ``tuple.__new__`` for the value tuples, all driven from C. Every value is converted
-on every telegram, exactly as the general path does; only the work of finding the values is reused.
+(DSMR 4): only the digits change, and most lines not even those (identifiers, tariff, counters, the
+failure log, the gas reading within its hour, the text message). The first telegram of a shape goes
+through the general decoder (``decode.py``); from it this module compiles a *plan*: one regular
+expression that is the telegram body with every value replaced by a capture group (codes,
+separators and units stay literal). The next telegram of that shape is checked and split by a single
+``fullmatch``, and its value texts become values through *value memos*: the text of a value (with
+its unit) → the value. A value depends on its text alone and values are immutable, so a text seen
+before gives the same, equal object without converting it again; texts not seen before are converted
+in bulk (``map(Decimal, …)``, ``tuple.__new__`` for the value tuples, all driven from C). Every
+telegram is still framed, CRC-checked and matched in full; only identical value text is reused.
 
 Rules it keeps:
-- the result equals ``decode_telegram``'s for the same input (tests/p1/test_plan.py checks every
-  corpus telegram and generated ones);
+- the result equals ``decode_telegram``'s for the same input (tests/p1/test_plan.py and
+  tests/p1/test_plan_streams.py check every corpus telegram, generated ones and changing streams);
 - a telegram that does not fit its shape's plan, or whose values do not convert, goes through the
   general path, which reports what is wrong; plans are keyed by (header, body length) and at most
-  ``max_shapes`` are kept, dropping the oldest;
+  ``max_shapes`` are kept, dropping the oldest; each memo holds at most ``MEMO_VALUES`` texts and is
+  emptied when full, so a long stream pays the first-sight cost again now and then;
 - strict/lenient behave as in ``decode_telegram``; lenient results with errors are never planned.
 """
 
@@ -24,40 +28,107 @@ import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import partial
+from itertools import filterfalse, repeat
 from operator import itemgetter
-from typing import cast
+from typing import TypeVar
 
-from meterkast.p1.decode import (
-    DECODERS,
-    LAYOUT_DECODERS,
-    LAYOUTS,
-    LINE,
-    Decoder,
-    decode_framed,
-    frame_telegram,
-)
+from meterkast.p1.decode import DECODERS, LAYOUTS, LINE, decode_framed, frame_telegram, raw_value
 from meterkast.p1.obis import Layout
 from meterkast.p1.telegram import Header, MbusDevice, Telegram
 from meterkast.p1.timestamps import decode_tst
 from meterkast.p1.values import CapturedValue, Quantity, Value
 
-_NUM = r"(-?\d{1,24}(?:\.\d{1,24})?)"
-_TST = r"(\d{12}[SW])"
+MEMO_VALUES = 4096  # a DSMR 5 meter shows ~10 new values a second: each memo emptied every few minutes
+
+_NUM = r"-?\d{1,24}(?:\.\d{1,24})?"
+_TST = r"\d{12}[SW]"
 _GROUPS = r"((?:\([^()\r\n]*\))+(?:\r?\n\([^()\r\n]*\))*)"
 _new_quantity = partial(tuple.__new__, Quantity)
 _new_captured = partial(tuple.__new__, CapturedValue)
-Getter = Callable[[Sequence[str | None]], Sequence[str]]
+_UNIT_OR_NONE: dict[str, str | None] = {"": None}
+T = TypeVar("T")
+
+# Telegram and MbusDevice are frozen dataclasses; their generated __init__ sets each field through
+# object.__setattr__. Setting the slots directly makes the same object at a third of the cost.
+_new_object = object.__new__
+_set_header, _set_values, _set_mbus, _set_crc, _set_crc_ok, _set_unknown, _set_errors = (
+    Telegram.__dict__[name].__set__ for name in ("header", "values", "mbus", "crc", "crc_ok", "unknown", "errors")
+)
+_set_channel = MbusDevice.__dict__["channel"].__set__
+_set_device_values = MbusDevice.__dict__["values"].__set__
 
 
-def _getter(indices: list[int]) -> Getter:
+def _telegram(  # noqa: PLR0917  # the fields of Telegram, in order
+    header: Header,
+    values: dict[str, Value],
+    mbus: dict[int, MbusDevice],
+    crc: int | None,
+    crc_ok: bool | None,
+    unknown: tuple[str, ...],
+) -> Telegram:
+    telegram: Telegram = _new_object(Telegram)
+    _set_header(telegram, header)
+    _set_values(telegram, values)
+    _set_mbus(telegram, mbus)
+    _set_crc(telegram, crc)
+    _set_crc_ok(telegram, crc_ok)
+    _set_unknown(telegram, unknown)
+    _set_errors(telegram, ())
+    return telegram
+
+
+def _device(channel: int, values: dict[str, Value]) -> MbusDevice:
+    device: MbusDevice = _new_object(MbusDevice)
+    _set_channel(device, channel)
+    _set_device_values(device, values)
+    return device
+
+
+def _getter(indices: Sequence[int]) -> Callable[[Sequence[T]], Sequence[T]]:
+    """``itemgetter`` that gives a tuple for one index too."""
     if len(indices) == 1:
         only = indices[0]
-        return lambda groups: (groups[only],)  # type: ignore[return-value]  # regex groups matched
+        return lambda items: (items[only],)
     return itemgetter(*indices)
 
 
-def _unit(unit: str) -> str:
-    return rf"\*{re.escape(unit)}\)" if unit else r"\)"
+def _quantities(texts: list[str]) -> list[Quantity]:
+    """``num*unit`` / ``num`` texts (checked by the plan's pattern) → Quantity, converted in C."""
+    numbers, _, units = zip(*map(str.partition, texts, repeat("*")), strict=True)
+    return list(map(_new_quantity, zip(map(Decimal, numbers), map(_UNIT_OR_NONE.get, units, units), strict=True)))
+
+
+def _captured(texts: list[str]) -> list[CapturedValue]:
+    """``TST)(num*unit`` texts → CapturedValue (rare: a new reading every 5 minutes or hour)."""
+    found = []
+    for text in texts:
+        quantity = _quantities([text[15:]])[0]
+        found.append(_new_captured((decode_tst(text[:13]), quantity.value, quantity.unit)))
+    return found
+
+
+def _decode_line(line: str) -> Value:
+    """One whole line through decode.LINE and the OBIS table, exactly as ``decode_framed`` reads it."""
+    match = LINE.match(line)
+    if match is None or match.end() != len(line) or match.group(5) is not None:
+        raise ValueError("not a whole OBIS line")
+    code, num, unit, groups, _ = match.groups()
+    return DECODERS.get(code, raw_value)(num, unit, groups)
+
+
+def _learn(
+    memo: dict[str, Value], texts: Sequence[str], convert: Callable[[list[str]], Sequence[Value]]
+) -> list[Value]:
+    """The memo's values for ``texts``, converting (and remembering) the texts it lacks."""
+    try:
+        return list(map(memo.__getitem__, texts))
+    except KeyError:
+        pass
+    if len(memo) > MEMO_VALUES:
+        memo.clear()
+    new = list(dict.fromkeys(filterfalse(memo.__contains__, texts)))
+    memo.update(zip(new, convert(new), strict=True))
+    return list(map(memo.__getitem__, texts))
 
 
 class _Plan:
@@ -66,100 +137,125 @@ class _Plan:
     def __init__(self, body: str, telegram: Telegram) -> None:
         pattern: list[str] = []
         position = 0
-        kinds: dict[str, list[tuple[str, int, str | None]]] = {k: [] for k in ("dec", "int", "str", "tst", "cap")}
-        self.calls: list[tuple[str, Decoder, int]] = []
-        group = 0
-        for match in LINE.finditer(body):
-            code, num, unit, groups, bad = match.groups()
+        kinds: dict[str, tuple[list[str], list[int]]] = {
+            k: ([], []) for k in ("dec", "int", "str", "tst", "cap", "line")
+        }
+        self.prefixes: list[str] = []  # literal line start of each "line" group, e.g. "1-0:99.97.0"
+        for group, match in enumerate(LINE.finditer(body)):
+            code, num, unit, _, bad = match.groups()
             if bad:
                 raise ValueError("a bad line cannot be planned")
             line = match.group(0)
+            prefix = line[: line.index("(")]
             pattern.append(re.escape(body[position : match.start()]))
-            pattern.append(re.escape(line[: line.index("(")]))
+            pattern.append(re.escape(prefix))
             layout = LAYOUTS.get(code)
+            kind = "line"
             if layout is Layout.REGISTER and num:
-                pattern.append(r"\(" + _NUM + _unit(unit))
-                kinds["dec"].append((code, group, unit or None))
+                pattern.append(rf"\(({_NUM}{re.escape('*' + unit) if unit else ''})\)")
+                kind = "dec"
             elif layout is Layout.COUNT and num and not unit:
                 pattern.append(r"\((\d{1,24})\)")
-                kinds["int"].append((code, group, None))
+                kind = "int"
             elif layout is Layout.TEXT and not unit:
                 pattern.append(r"\(([^()\r\n]*)\)")
-                kinds["str"].append((code, group, None))
-            elif layout is Layout.TIMESTAMP:
-                pattern.append(r"\(" + _TST + r"\)")
-                kinds["tst"].append((code, group, None))
-            elif layout is Layout.CAPTURED:
-                captured = telegram.values[code]
-                if not isinstance(captured, CapturedValue):
-                    raise ValueError("captured value expected")
-                pattern.append(r"\(" + _TST + r"\)\(" + _NUM + _unit(captured.unit or ""))
-                kinds["cap"].append((code, group, captured.unit))
-                group += 1
+                kind = "str"
+            elif layout is Layout.TIMESTAMP and not num:
+                pattern.append(rf"\(({_TST})\)")
+                kind = "tst"
+            elif layout is Layout.CAPTURED and isinstance(captured := telegram.values[code], CapturedValue):
+                unit_text = re.escape("*" + captured.unit) if captured.unit else ""
+                pattern.append(rf"\(({_TST}\)\({_NUM}{unit_text})\)")
+                kind = "cap"
             else:
-                if not groups:
-                    raise ValueError("a one-number line of this layout stays on the general path")
                 pattern.append(_GROUPS)
-                self.calls.append((code, DECODERS.get(code, LAYOUT_DECODERS[Layout.RAW]), group))
-            group += 1
+                self.prefixes.append(prefix)
+            kinds[kind][0].append(code)
+            kinds[kind][1].append(group)
             position = match.end() - line.endswith("\r")  # the CR belongs to the separator
         pattern.append(re.escape(body[position:]))
         self.regex = re.compile("".join(pattern), re.ASCII)
         self.codes = tuple(telegram.values)
         self.unknown = telegram.unknown
         self.header: Header = telegram.header
-        self.channels = tuple((channel, tuple(device.values)) for channel, device in telegram.mbus.items())
-        self.dec_codes, self.dec_get, self.dec_units = self._column(kinds["dec"])
-        self.int_codes, self.int_get, _ = self._column(kinds["int"])
-        self.str_codes, self.str_get, _ = self._column(kinds["str"])
-        self.tst_codes, self.tst_get, _ = self._column(kinds["tst"])
-        self.cap_codes, self.cap_time_get, self.cap_units = self._column(kinds["cap"])
-        self.cap_value_get = _getter([i + 1 for _, i, _ in kinds["cap"]]) if kinds["cap"] else None
+        self.channels = tuple(
+            (channel, tuple(device.values), itemgetter(*device.values) if len(device.values) > 1 else None)
+            for channel, device in telegram.mbus.items()
+        )
+        columns = [kinds[k] for k in ("dec", "int", "str", "tst", "cap", "line")]
+        self.dec, self.int, self.str, self.tst, self.cap, self.line = (
+            _getter(indices) if indices else None for _, indices in columns
+        )
+        kind_order = [code for codes, _ in columns for code in codes]  # the order run() finds them in
+        self.order = _getter([kind_order.index(code) for code in self.codes])
+        if len(set(kind_order)) != len(kind_order) or tuple(kind_order) != tuple(
+            sorted(self.codes, key=kind_order.index)
+        ):
+            raise ValueError("a code twice cannot be planned")
 
-    @staticmethod
-    def _column(
-        items: list[tuple[str, int, str | None]],
-    ) -> tuple[tuple[str, ...], Getter | None, tuple[str | None, ...]]:
-        if not items:
-            return (), None, ()
-        return tuple(c for c, _, _ in items), _getter([i for _, i, _ in items]), tuple(u for _, _, u in items)
-
-    def run(self, body: str, crc: int | None, crc_ok: bool | None) -> Telegram | None:
+    def run(self, body: str, crc: int | None, crc_ok: bool | None, memos: _Memos) -> Telegram | None:
         match = self.regex.fullmatch(body)
         if match is None:
             return None
-        g = match.groups()
-        values = cast(dict[str, Value], dict.fromkeys(self.codes))  # telegram order; all filled below
+        g: tuple[str, ...] = match.groups()  # every group is in the pattern once and matched
         try:
-            if self.dec_get is not None:
-                quantities = zip(map(Decimal, self.dec_get(g)), self.dec_units, strict=True)
-                values.update(zip(self.dec_codes, map(_new_quantity, quantities), strict=True))
-            if self.int_get is not None:
-                values.update(zip(self.int_codes, map(int, self.int_get(g)), strict=True))
-            if self.str_get is not None:
-                values.update(zip(self.str_codes, self.str_get(g), strict=True))
-            if self.tst_get is not None:
-                values.update(zip(self.tst_codes, map(decode_tst, self.tst_get(g)), strict=True))
-            if self.cap_time_get is not None and self.cap_value_get is not None:
-                times = map(decode_tst, self.cap_time_get(g))
-                readings = zip(times, map(Decimal, self.cap_value_get(g)), self.cap_units, strict=True)
-                values.update(zip(self.cap_codes, map(_new_captured, readings), strict=True))
-            for code, decoder, index in self.calls:
-                values[code] = decoder("", "", g[index] or "")
+            found: list[Value] = []
+            if (get := self.dec) is not None:
+                found += _learn(memos.dec, get(g), _quantities)
+            if (get := self.int) is not None:
+                found += _learn(memos.int, get(g), _ints)
+            if (get := self.str) is not None:
+                found += get(g)
+            if (get := self.tst) is not None:
+                found += _learn(memos.tst, get(g), _timestamps)
+            if (get := self.cap) is not None:
+                found += _learn(memos.cap, get(g), _captured)
+            if (get := self.line) is not None:
+                found += _learn(memos.line, list(map(str.__add__, self.prefixes, get(g))), _lines)
         except (ValueError, ArithmeticError):
             return None  # the general path will say which line is wrong
+        values = dict(zip(self.codes, self.order(found), strict=True))  # back in telegram order
         mbus = {
-            channel: MbusDevice(channel, {code: values[code] for code in codes}) for channel, codes in self.channels
+            channel: _device(
+                channel, dict(zip(codes, get(values), strict=True)) if get else {codes[0]: values[codes[0]]}
+            )
+            for channel, codes, get in self.channels
         }
-        return Telegram(self.header, values, mbus, crc, crc_ok, self.unknown, ())
+        return _telegram(self.header, values, mbus, crc, crc_ok, self.unknown)
+
+
+def _timestamps(texts: list[str]) -> list[Value]:
+    return list(map(decode_tst, texts))
+
+
+def _ints(texts: list[str]) -> list[Value]:
+    return list(map(int, texts))
+
+
+def _lines(lines: list[str]) -> list[Value]:
+    return list(map(_decode_line, lines))
+
+
+class _Memos:
+    """Value text → value, per kind of text; shared by the plans of one decoder."""
+
+    __slots__ = ("cap", "dec", "int", "line", "tst")
+
+    def __init__(self) -> None:
+        self.dec: dict[str, Value] = {}
+        self.int: dict[str, Value] = {}
+        self.tst: dict[str, Value] = {}
+        self.cap: dict[str, Value] = {}
+        self.line: dict[str, Value] = {}
 
 
 class P1Decoder:
-    """Decodes one meter's telegrams, reusing the compiled shape of telegrams it has seen."""
+    """Decodes one meter's telegrams, reusing the compiled shape and the values of telegrams it has seen."""
 
     def __init__(self, *, max_shapes: int = 8) -> None:
         self._plans: dict[tuple[str, int], _Plan | None] = {}
         self._max_shapes = max_shapes
+        self._memos = _Memos()
         self.planned = 0  # telegrams decoded through a plan (for tests and diagnostics)
 
     def decode(
@@ -169,7 +265,7 @@ class P1Decoder:
         key = (framed.header, len(framed.body))
         plan = self._plans.get(key)
         if plan is not None:
-            telegram = plan.run(framed.body, framed.crc, framed.crc_ok)
+            telegram = plan.run(framed.body, framed.crc, framed.crc_ok, self._memos)
             if telegram is not None:
                 self.planned += 1
                 return telegram
