@@ -1,0 +1,64 @@
+"""Fuzz: random bytes and mutated known-answer APDUs never raise anything but a MeterkastError."""
+
+from __future__ import annotations
+
+import contextlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meterkast.dlms import CipheredApdu, CosemDateTime, decipher_apdu, decode_apdu, decode_data
+from meterkast.dlms.hls import verify_hls_gmac_response
+from meterkast.errors import MeterkastError
+from tests.dlms.test_axdr import DATA_VECTORS
+from tests.dlms.vectors import GB_KEYS, GB_SYSTEM_TITLE, VECTORS
+
+GOLDEN = [v.raw for v in VECTORS] + [bytes.fromhex(wire) for _, wire in DATA_VECTORS]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    raw = bytearray(draw(st.sampled_from(GOLDEN)))
+    for _ in range(draw(st.integers(1, 4))):
+        if not raw:
+            break
+        action = draw(st.sampled_from(["flip", "cut", "insert", "set"]))
+        at = draw(st.integers(0, len(raw) - 1))
+        if action == "flip":
+            raw[at] ^= 1 << draw(st.integers(0, 7))
+        elif action == "cut":
+            del raw[at : at + draw(st.integers(1, 8))]
+        elif action == "insert":
+            raw[at:at] = draw(st.binary(min_size=1, max_size=4))
+        else:
+            raw[at] = draw(st.sampled_from([0x00, 0x01, 0x7F, 0x80, 0x81, 0x82, 0x84, 0xFF]))
+    return bytes(raw)
+
+
+def only_meterkast_errors(data: bytes) -> None:
+    for decoder in (decode_apdu, decode_data, CosemDateTime.decode):
+        with contextlib.suppress(MeterkastError):
+            decoder(data)
+    with contextlib.suppress(MeterkastError):
+        apdu = decode_apdu(data)
+        if isinstance(apdu, CipheredApdu):
+            decipher_apdu(apdu, system_title=GB_SYSTEM_TITLE, keys=GB_KEYS)
+    with contextlib.suppress(MeterkastError):
+        verify_hls_gmac_response(data, b"P6wRJ21F", system_title=GB_SYSTEM_TITLE, keys=GB_KEYS)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.one_of(st.binary(max_size=300), mutated()))
+def test_decoders_raise_only_meterkast_errors(data: bytes) -> None:
+    only_meterkast_errors(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(mutated())
+def test_what_decodes_re_encodes_and_decodes_equal(data: bytes) -> None:
+    """A mutation that still decodes gives a value whose encoding decodes to the same value."""
+    try:
+        apdu = decode_apdu(data)
+    except MeterkastError:
+        return
+    assert decode_apdu(apdu.encode()) == apdu
