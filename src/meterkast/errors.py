@@ -14,7 +14,8 @@
     │       └── ReplayError                frame counter not above the last accepted one
     ├── CommandRefused                     a device refuses a command, as the standard demands
     │   ├── PortDisabled                   P0 after manufacture
-    │   └── ValveOperationRefused          SYSTEM G12
+    │   ├── ValveOperationRefused          SYSTEM G12
+    │   └── ConsentRefused                 consent (SYSTEM C2) or a P4 authorisation (C3) does not allow it
     ├── ClockError                         time going backwards, naive datetimes
     └── LinkError (ConnectionError)        the other end did not answer or the transport failed
         ├── NoReply                    silence on every attempt
@@ -99,3 +100,7 @@ class NoReply(LinkError):
 
 class BusCollision(LinkError):
     """Bytes came back on every attempt but never a valid frame: two slaves probably share an address."""
+
+
+class ConsentRefused(CommandRefused):
+    """The customer's consent (SYSTEM C2) or a third party's P4 authorisation (SYSTEM C3) forbids this."""
