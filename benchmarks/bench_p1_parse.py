@@ -4,19 +4,19 @@ Both go all the way to values: dsmr_parser's ``TelegramParser.parse`` builds Dec
 UTC datetimes; meterkast builds Decimal quantities, ints, strs and Europe/Amsterdam datetimes for
 every line, M-Bus devices by channel and the CRC status. Inputs are the 13 real telegrams in
 ``../shared/testdata/p1-dsmr_parser`` (each with the spec dsmr_parser's own tests use; the Sagemcom
-telegram in plaintext, with its spec's decryption switched off). Two inputs, both parsed by all three
-decoders in one run:
+telegram in plaintext, with its spec's decryption switched off). Three inputs, each parsed by every
+decoder in one run (``stream`` below says how the streams change; docs/p1.md, Benchmark):
 
-- **stream** (the headline): for every corpus telegram, a stream of ``STREAM`` successive telegrams
-  of that meter in which the lines that change on a real meter change in *every* telegram: the
-  timestamp advances, every energy register grows by 1–9 units of its last digit, every power,
-  voltage, current, power factor and frequency value is drawn anew (same width and decimals), and
-  the M-Bus reading and its capture time move every ``GAS_EVERY`` telegrams; the CRC is recomputed.
-  That is more change than a real meter shows (a register moves every few seconds, voltages repeat),
-  so it does not flatter the line memo. Each timing starts fresh ``P1Decoder``s, shown the telegram
-  before the stream once, and never shows a decoder a telegram twice;
-- **corpus**: the 13 telegrams, ``ITERATIONS`` passes. Every line repeats, so ``P1Decoder`` finds
-  every line in its memo: this figure flatters it and is not the claim.
+- **household stream** (the claim): per corpus telegram, ``STREAM`` successive telegrams of that
+  meter as a household at night makes them (time stamp +10 s, active import registers grow, import-
+  side instantaneous values move by up to 2 %, the M-Bus reading every ``GAS_EVERY`` telegrams);
+- **stress stream**: every energy, power, voltage, current, power factor and frequency number changes
+  in every telegram;
+- **corpus**: the 13 telegrams, ``ITERATIONS`` passes. Every line repeats: this flatters
+  ``P1Decoder`` and is not a claim.
+
+The CRC is recomputed for every generated telegram. Each timing starts fresh ``P1Decoder``s, shows
+each the telegram before its stream once (untimed), and never shows a decoder a telegram twice.
 
 ``decode_telegram`` is stateless (every telegram decoded as if seen first); ``P1Decoder`` is how a
 reader runs (one per meter, plan.py). Target: meterkast ≥ 30× faster on the stream.

@@ -2,8 +2,8 @@
 
 ``crc`` CRC-16/ARC · ``timestamps`` TST · ``formats`` Fn(x,y), In, Sn · ``obis`` the OBIS table ·
 ``specs`` per-version layouts · ``encode``/``decode`` telegrams · ``plan`` the per-meter fast decoder ·
-``convert`` Telegram → TelegramData · ``framer`` byte stream → telegrams · ``crypto`` DLMS
-general-global-cipher frames (AES-128-GCM).
+``lines`` its line-by-line path · ``convert`` Telegram → TelegramData · ``framer`` byte stream →
+telegrams · ``crypto`` DLMS general-global-cipher frames (AES-128-GCM).
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ before gives the same, equal object without converting it again; texts not seen 
 in bulk (``map(Decimal, …)``, ``tuple.__new__`` for the value tuples, all driven from C). Every
 telegram is still framed, CRC-checked and matched in full; only identical value text is reused.
 
+Before all this, a telegram (bytes) with the same header and line count as the meter's last one is
+decoded line by line from it (``lines.py``: only lines whose text changed are decoded); the plan is
+the path for the first telegram of a shape and whatever ``lines.py`` turns down.
+
 Rules it keeps:
 - the result equals ``decode_telegram``'s for the same input (tests/p1/test_plan.py and
   tests/p1/test_plan_streams.py check every corpus telegram, generated ones and changing streams);
@@ -32,9 +36,10 @@ from itertools import filterfalse, repeat
 from operator import itemgetter
 from typing import TypeVar
 
-from meterkast.p1.decode import DECODERS, LAYOUTS, LINE, decode_framed, frame_telegram, raw_value
+from meterkast.p1.decode import LAYOUTS, LINE, decode_framed, frame_telegram
+from meterkast.p1.lines import LineState, decode_line, new_device, new_telegram
 from meterkast.p1.obis import Layout
-from meterkast.p1.telegram import Header, MbusDevice, Telegram
+from meterkast.p1.telegram import Header, Telegram
 from meterkast.p1.timestamps import decode_tst
 from meterkast.p1.values import CapturedValue, Quantity, Value
 
@@ -47,41 +52,6 @@ _new_quantity = partial(tuple.__new__, Quantity)
 _new_captured = partial(tuple.__new__, CapturedValue)
 _UNIT_OR_NONE: dict[str, str | None] = {"": None}
 T = TypeVar("T")
-
-# Telegram and MbusDevice are frozen dataclasses; their generated __init__ sets each field through
-# object.__setattr__. Setting the slots directly makes the same object at a third of the cost.
-_new_object = object.__new__
-_set_header, _set_values, _set_mbus, _set_crc, _set_crc_ok, _set_unknown, _set_errors = (
-    Telegram.__dict__[name].__set__ for name in ("header", "values", "mbus", "crc", "crc_ok", "unknown", "errors")
-)
-_set_channel = MbusDevice.__dict__["channel"].__set__
-_set_device_values = MbusDevice.__dict__["values"].__set__
-
-
-def _telegram(  # noqa: PLR0917  # the fields of Telegram, in order
-    header: Header,
-    values: dict[str, Value],
-    mbus: dict[int, MbusDevice],
-    crc: int | None,
-    crc_ok: bool | None,
-    unknown: tuple[str, ...],
-) -> Telegram:
-    telegram: Telegram = _new_object(Telegram)
-    _set_header(telegram, header)
-    _set_values(telegram, values)
-    _set_mbus(telegram, mbus)
-    _set_crc(telegram, crc)
-    _set_crc_ok(telegram, crc_ok)
-    _set_unknown(telegram, unknown)
-    _set_errors(telegram, ())
-    return telegram
-
-
-def _device(channel: int, values: dict[str, Value]) -> MbusDevice:
-    device: MbusDevice = _new_object(MbusDevice)
-    _set_channel(device, channel)
-    _set_device_values(device, values)
-    return device
 
 
 def _getter(indices: Sequence[int]) -> Callable[[Sequence[T]], Sequence[T]]:
@@ -105,15 +75,6 @@ def _captured(texts: list[str]) -> list[CapturedValue]:
         quantity = _quantities([text[15:]])[0]
         found.append(_new_captured((decode_tst(text[:13]), quantity.value, quantity.unit)))
     return found
-
-
-def _decode_line(line: str) -> Value:
-    """One whole line through decode.LINE and the OBIS table, exactly as ``decode_framed`` reads it."""
-    match = LINE.match(line)
-    if match is None or match.end() != len(line) or match.group(5) is not None:
-        raise ValueError("not a whole OBIS line")
-    code, num, unit, groups, _ = match.groups()
-    return DECODERS.get(code, raw_value)(num, unit, groups)
 
 
 def _learn(
@@ -216,12 +177,12 @@ class _Plan:
             return None  # the general path will say which line is wrong
         values = dict(zip(self.codes, self.order(found), strict=True))  # back in telegram order
         mbus = {
-            channel: _device(
+            channel: new_device(
                 channel, dict(zip(codes, get(values), strict=True)) if get else {codes[0]: values[codes[0]]}
             )
             for channel, codes, get in self.channels
         }
-        return _telegram(self.header, values, mbus, crc, crc_ok, self.unknown)
+        return new_telegram(self.header, values, mbus, crc, crc_ok, self.unknown)
 
 
 def _timestamps(texts: list[str]) -> list[Value]:
@@ -233,7 +194,7 @@ def _ints(texts: list[str]) -> list[Value]:
 
 
 def _lines(lines: list[str]) -> list[Value]:
-    return list(map(_decode_line, lines))
+    return list(map(decode_line, lines))
 
 
 class _Memos:
@@ -256,22 +217,34 @@ class P1Decoder:
         self._plans: dict[tuple[str, int], _Plan | None] = {}
         self._max_shapes = max_shapes
         self._memos = _Memos()
-        self.planned = 0  # telegrams decoded through a plan (for tests and diagnostics)
+        self._state: LineState | None = None  # the last telegram, line by line (lines.py)
+        self.planned = 0  # telegrams decoded from an earlier one's shape: plan or lines (tests, diagnostics)
 
     def decode(
         self, data: bytes | bytearray | memoryview | str, *, strict: bool = False, lenient: bool = False
     ) -> Telegram:
-        framed = frame_telegram(data, strict=strict)
-        key = (framed.header, len(framed.body))
-        plan = self._plans.get(key)
-        if plan is not None:
-            telegram = plan.run(framed.body, framed.crc, framed.crc_ok, self._memos)
+        state = self._state
+        if state is not None and type(data) is bytes:
+            telegram = state.step(data, strict=strict)
             if telegram is not None:
                 self.planned += 1
                 return telegram
-        telegram = decode_framed(framed, lenient=lenient)
-        if not telegram.errors:
+        framed = frame_telegram(data, strict=strict)
+        key = (framed.header, len(framed.body))
+        plan = self._plans.get(key)
+        telegram = None if plan is None else plan.run(framed.body, framed.crc, framed.crc_ok, self._memos)
+        if telegram is not None:
+            self.planned += 1
+        else:
+            telegram = decode_framed(framed, lenient=lenient)
+            if telegram.errors:
+                return telegram
             self._remember(key, framed.body, telegram)
+        if type(data) is bytes:
+            try:
+                self._state = LineState(framed.text, framed, telegram)
+            except ValueError:
+                self._state = None  # e.g. a code sent twice: the plan alone decodes this shape
         return telegram
 
     def _remember(self, key: tuple[str, int], body: str, telegram: Telegram) -> None:

@@ -1,0 +1,249 @@
+"""``LineState``: decode a meter's next telegram from its last one, line by line ([P1-4.2.2 §5.12]).
+
+An E-meter sends the same lines in the same order every second (DSMR 5) or ten seconds (DSMR 4);
+from one telegram to the next only a few lines differ (the time stamp, the import registers of the
+active tariff, the powers, voltages and currents), and the rest are the same bytes. ``LineState``
+keeps the last telegram's raw lines (``body.split(b"\\r\\n")``) and its decoded values; the next
+telegram is split the same way, compared line by line (``bytes != bytes``, in C), and only the lines
+that differ are decoded. Values are immutable, so the unchanged ones are shared with the previous
+telegram; M-Bus devices are rebuilt only when one of their lines changed.
+
+Why a changed line decodes alone exactly as ``decode_framed`` reads it in the whole body: the line is
+taken only if it was, in the last telegram, a whole entry on its own line (``decode.LINE`` matched it
+and nothing else), keeps its code prefix (``code(``), holds no CR or LF, and matches ``LINE`` in full.
+``LINE`` looks no further than the end of the line except to join a following line that starts with
+``(`` (DSMR 2.2/3 continuation); the next line starts with a code, because it is either unchanged
+(and was not joined before) or changed and kept its code prefix. So the body's entries are the last
+telegram's, with the changed lines' values decoded afresh.
+
+Rules it keeps:
+- the result equals ``decode_telegram``'s for the same input (tests/p1/test_lines.py drives random
+  streams, bad CRCs and malformed telegrams through both);
+- anything else (another line count or header, a changed line that was not a lone entry, a value
+  that does not decode, a CRC mismatch under ``strict``, a malformed frame) gives None, and the
+  caller takes the general path, which reports what is wrong; the stored lines and values change
+  only after a telegram decoded completely, so a bad telegram never leaves half of itself behind
+  (the per-position caches, how a line decodes and text → value, hold only what a line's own text
+  and position determine, so filling them for a telegram that then fails is harmless);
+- only telegrams without duplicate codes and without bad lines become a state.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from itertools import compress, repeat
+from operator import ne
+
+from meterkast.p1.crc import crc16
+from meterkast.p1.decode import DECODERS, LAYOUTS, LINE, Framed, raw_value
+from meterkast.p1.obis import Layout
+from meterkast.p1.telegram import Header, MbusDevice, Telegram
+from meterkast.p1.timestamps import decode_tst
+from meterkast.p1.values import Quantity, Value
+
+_NUM = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)  # decode.LINE's number
+_CRC = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)  # what crc.parse_crc accepts
+_TST = re.compile(r"\d{12}[SW]\)", re.ASCII)
+_new_quantity = partial(tuple.__new__, Quantity)
+_DEC, _TIME, _OTHER = 0, 1, 2  # how a line is decoded again: number (*unit), time stamp, via LINE
+MEMO_LINES = 4096  # changed lines remembered per state (a voltage or current returns to earlier values)
+
+# Telegram and MbusDevice are frozen dataclasses; their generated __init__ sets each field through
+# object.__setattr__. Setting the slots directly makes the same object at a third of the cost.
+_new_object = object.__new__
+_set_header, _set_values, _set_mbus, _set_crc, _set_crc_ok, _set_unknown, _set_errors = (
+    Telegram.__dict__[name].__set__ for name in ("header", "values", "mbus", "crc", "crc_ok", "unknown", "errors")
+)
+_set_channel = MbusDevice.__dict__["channel"].__set__
+_set_device_values = MbusDevice.__dict__["values"].__set__
+
+
+def new_telegram(  # noqa: PLR0917  # the fields of Telegram, in order
+    header: Header,
+    values: dict[str, Value],
+    mbus: dict[int, MbusDevice],
+    crc: int | None,
+    crc_ok: bool | None,
+    unknown: tuple[str, ...],
+) -> Telegram:
+    telegram: Telegram = _new_object(Telegram)
+    _set_header(telegram, header)
+    _set_values(telegram, values)
+    _set_mbus(telegram, mbus)
+    _set_crc(telegram, crc)
+    _set_crc_ok(telegram, crc_ok)
+    _set_unknown(telegram, unknown)
+    _set_errors(telegram, ())
+    return telegram
+
+
+def new_device(channel: int, values: dict[str, Value]) -> MbusDevice:
+    device: MbusDevice = _new_object(MbusDevice)
+    _set_channel(device, channel)
+    _set_device_values(device, values)
+    return device
+
+
+def decode_line(line: str) -> Value:
+    """One whole line through decode.LINE and the OBIS table, exactly as ``decode_framed`` reads it."""
+    match = LINE.match(line)
+    if match is None or match.end() != len(line) or match.group(5) is not None:
+        raise ValueError("not a whole OBIS line")
+    code, num, unit, groups, _ = match.groups()
+    return DECODERS.get(code, raw_value)(num, unit, groups)
+
+
+# How one line of the last telegram is decoded again when it changes: (code, kind, prefix, suffix,
+# unit, channel). prefix: the line up to and including "(", e.g. "1-0:1.8.1("; _DEC lines: suffix is
+# what follows the number ("*kWh)" or ")") and unit its unit; channel: the code's M-Bus channel, or 0.
+_Slot = tuple[str, int, str, str, str | None, int]
+
+
+class LineState:
+    """The last telegram of one meter, line by line; ``step`` decodes the next one from it."""
+
+    __slots__ = (
+        "body_start",
+        "channels",
+        "head",
+        "header",
+        "lines",
+        "mbus",
+        "memo",
+        "slots",
+        "start",
+        "unknown",
+        "values",
+    )
+
+    def __init__(self, text: str, framed: Framed, telegram: Telegram) -> None:
+        """``text``: the telegram as Latin-1 text. ValueError when it cannot be a state (module docstring)."""
+        lines = framed.body.split("\r\n")
+        if telegram.errors or framed.body.count("\n") != len(lines) - 1:
+            raise ValueError("a telegram with bad lines or bare LF line ends is not a state")
+        # With CR LF line ends and no bad line, every non-empty line not starting with "(" (a DSMR
+        # 2.2/3 continuation) starts one entry: fewer codes than that means a code was sent twice.
+        if len(lines) - lines.count("") - sum(map(str.startswith, lines, repeat("("))) != len(telegram.values):
+            raise ValueError("a telegram that sends a code twice is not a state")
+        self.start = framed.start
+        self.body_start = framed.body_start
+        self.head = text[: self.body_start]
+        self.lines = lines
+        self.slots: dict[int, _Slot | None] = {}  # worked out when a line first changes (most never do)
+        self.memo: dict[str, tuple[int, tuple[str, Value], int]] = {}  # line → (index, (code, value), channel)
+        self.header = telegram.header
+        self.unknown = telegram.unknown
+        self.values = dict(telegram.values)  # private: never handed out, so no caller can change it
+        self.mbus = dict(telegram.mbus)
+        self.channels = {channel: tuple(device.values) for channel, device in telegram.mbus.items()}
+
+    def _slot(self, index: int) -> _Slot | None:
+        """How line ``index`` decodes again; None if it is not an entry on its own line.
+
+        It is one when ``LINE`` matches it in full (a code at its start, so it continues no entry),
+        it holds no CR or LF, and the next line does not start with "(" (so it continues this one).
+        """
+        line = self.lines[index]
+        after = self.lines[index + 1] if index + 1 < len(self.lines) else ""
+        match = LINE.match(line)
+        if match is None or match.end() != len(line) or match.group(5) is not None or after.startswith("("):
+            return None
+        if "\r" in line or "\n" in line:
+            return None
+        code, num, unit, _, _ = match.groups()
+        prefix = line[: line.index("(") + 1]
+        channel = int(code[2 : code.index(":")]) if code[:2] == "0-" and code[2] != "0" else 0
+        layout = LAYOUTS.get(code)
+        if layout is Layout.REGISTER and num:
+            return code, _DEC, prefix, line[len(prefix) + len(num) :], unit or None, channel
+        if layout is Layout.TIMESTAMP and _TST.fullmatch(line, len(prefix)):
+            return code, _TIME, prefix, ")", None, channel
+        return code, _OTHER, prefix, "", None, channel
+
+    def step(self, data: bytes, *, strict: bool) -> Telegram | None:
+        """The telegram ``data`` if it has this state's shape, else None (nothing changed then)."""
+        text = data.decode("latin-1")
+        if not text.startswith(self.head):
+            return None
+        bang = text.find("!", self.body_start)  # the head holds no "!": this is the first one
+        lines = text[self.body_start : bang].split("\r\n") if bang >= 0 else []
+        if len(lines) != len(self.lines):
+            return None
+        try:
+            updates, channels = self._updates(lines)
+            crc, crc_ok = self._crc(data, text, bang)
+        except (ValueError, ArithmeticError):
+            return None  # the general path decodes it, or says what is wrong
+        if strict and crc_ok is False:
+            return None  # the general path raises ChecksumError
+        values = self.values
+        values.update(updates)
+        self.lines = lines
+        mbus = self.mbus
+        for channel in channels:
+            mbus[channel] = new_device(channel, {code: values[code] for code in self.channels[channel]})
+        return new_telegram(self.header, values.copy(), mbus.copy(), crc, crc_ok, self.unknown)
+
+    def _updates(self, lines: list[str]) -> tuple[list[tuple[str, Value]], set[int]]:
+        """(code, value) of the lines that differ from the last telegram's, and the M-Bus channels
+        they touch; ValueError when one is not a lone line of its slot or does not decode."""
+        old, slots, memo = self.lines, self.slots, self.memo
+        updates: list[tuple[str, Value]] = []
+        channels: set[int] = set()
+        number = _NUM.fullmatch
+        for index in compress(range(len(lines)), map(ne, lines, old)):
+            line = lines[index]
+            known = memo.get(line)
+            if known is not None and known[0] == index:  # this very line was decoded here before
+                updates.append(known[1])
+                if known[2]:
+                    channels.add(known[2])
+                continue
+            slot = slots[index] if index in slots else slots.setdefault(index, self._slot(index))
+            if slot is None:
+                raise ValueError("a changed line that is not a lone line")
+            code, kind, prefix, suffix, unit, channel = slot
+            if not line.startswith(prefix):
+                raise ValueError("a line that changed its code")
+            if kind == _DEC:  # the common case, inline: a register, power, voltage, current
+                found = number(line, len(prefix), len(line) - len(suffix))
+                if found is None or not line.endswith(suffix):
+                    raise ValueError("not the number with the unit it had")
+                value: Value = _new_quantity((Decimal(found.group()), unit))
+            elif kind == _TIME:
+                value = self._time(code, line, old[index], len(prefix))
+            elif "\r" in line or "\n" in line:
+                raise ValueError("a line break inside a line")
+            else:
+                value = decode_line(line)
+            if len(memo) >= MEMO_LINES:
+                memo.clear()
+            memo[line] = (index, (code, value), channel)
+            updates.append((code, value))
+            if channel:
+                channels.add(channel)
+        return updates, channels
+
+    def _time(self, code: str, line: str, old: str, start: int) -> Value:
+        """``code(YYMMDDhhmmssX)``; when only the seconds moved, the last value with new seconds."""
+        if _TST.fullmatch(line, start) is None:
+            raise ValueError("not a time stamp line")
+        previous = self.values[code]
+        if line[:-4] == old[:-4] and line[-2:] == old[-2:] and isinstance(previous, datetime):
+            # Same minute and DST letter: decode_tst would build these very fields (fold included).
+            return previous.replace(second=int(line[-4:-2]))
+        return decode_tst(line[start:-1])
+
+    def _crc(self, data: bytes, text: str, bang: int) -> tuple[int | None, bool | None]:
+        """(transmitted CRC, whether it matches), as ``frame_telegram``; ValueError if malformed."""
+        eol = text.find("\n", bang)
+        crc_text = (text[bang + 1 :] if eol < 0 else text[bang + 1 : eol]).rstrip("\r")
+        if not crc_text:
+            return None, None
+        if _CRC.fullmatch(crc_text) is None:
+            raise ValueError("not 1 to 4 hex digits")
+        crc = int(crc_text, 16)
+        return crc, crc16(data[self.start : bang + 1]) == crc
