@@ -18,6 +18,8 @@ from meterkast.central.model import (
     Gap,
     GasMeterRecord,
     KeyKind,
+    P4AccessRefused,
+    P4Refusal,
     PeriodType,
     Reading,
     ThirdParty,
@@ -27,6 +29,6 @@ from meterkast.central.store_sql import SqlStore, open_store
 
 __all__ = [
     "Alarm", "AlarmKind", "AuditEntry", "AuthScope", "Authorisation", "Connection", "Consent", "ConsentLevel",
-    "EMeterRecord", "Gap", "GasMeterRecord", "KeyKind", "KeySealer", "PeriodType", "Reading", "SqlStore", "Store",
-    "ThirdParty", "open_store",
+    "EMeterRecord", "Gap", "GasMeterRecord", "KeyKind", "KeySealer", "P4AccessRefused", "P4Refusal",
+    "PeriodType", "Reading", "SqlStore", "Store", "ThirdParty", "open_store",
 ]

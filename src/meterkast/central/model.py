@@ -22,14 +22,14 @@ from enum import Enum
 from meterkast.emeter.amr import AmrStatus
 from meterkast.emeter.obis import check_channel
 from meterkast.emeter.profiles import PeriodType
-from meterkast.errors import InvalidInput
+from meterkast.errors import ConsentRefused, InvalidInput
 from meterkast.gasmeter.identity import parse_meter_number
 from meterkast.timeutil import require_utc
 
 __all__ = [
     "Alarm", "AlarmKind", "AuditEntry", "AuthScope", "Authorisation", "Connection", "Consent",
-    "ConsentLevel", "EMeterRecord", "Gap", "GasMeterRecord", "KeyKind", "PeriodType", "Reading",
-    "ThirdParty", "aware_utc", "gs1_check_digit", "meter_id",
+    "ConsentLevel", "EMeterRecord", "Gap", "GasMeterRecord", "KeyKind", "P4AccessRefused", "P4Refusal",
+    "PeriodType", "Reading", "ThirdParty", "aware_utc", "gs1_check_digit", "meter_id",
 ]
 
 EAN_LENGTH = 18
@@ -307,6 +307,30 @@ class AuditEntry:
     granted: bool
     reason: str
     readings: int
+
+
+class P4Refusal(Enum):
+    """Why a P4 request was refused, in the order the store checks (SYSTEM C3, DSMR-FACTS §5).
+
+    The value is the stable code an API shows; the refusal's message says what and why.
+    """
+
+    UNKNOWN_TOKEN = "unknown_token"  # the token names no registered party
+    FUTURE_RANGE = "future_range"  # data asked for after now
+    NOT_AUTHORISED = "not_authorised"  # no authorisation of this party, connection and scope
+    REVOKED = "revoked"  # the customer revoked it
+    OUTSIDE_PERIOD = "outside_period"  # not within [valid_from, valid_to) now
+    WRONG_METER_NUMBER = "wrong_meter_number"  # the party did not prove the gas meter's number
+    HISTORY_DEPTH = "history_depth"  # older than 10 days hourly / 40 days daily / 13 months monthly
+    NO_CONSENT = "no_consent"  # the customer's consent (SYSTEM C2) does not allow the data
+
+
+class P4AccessRefused(ConsentRefused):
+    """A refused P4 request; ``refusal`` says which rule refused it (the attempt is audited already)."""
+
+    def __init__(self, refusal: P4Refusal, message: str) -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class KeyKind(Enum):

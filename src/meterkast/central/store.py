@@ -162,9 +162,11 @@ class Store(Protocol):
         to: datetime,
         *,
         now: datetime,
+        meter_number: str | None = None,
     ) -> list[Reading]:
-        """Check token, authorisation, scope, period, history depth and consent; audit the attempt
-        either way; raise ConsentRefused naming the reason when refused."""
+        """Check token, authorisation, scope, period, meter number (unless None), history depth and
+        consent; audit the attempt either way; raise P4AccessRefused (a ConsentRefused) with its
+        ``P4Refusal`` code and a message naming the reason when refused."""
         ...
 
     def audit_log(self, connection: Connection) -> list[AuditEntry]:

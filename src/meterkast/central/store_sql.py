@@ -37,6 +37,7 @@ from meterkast.central.model import (
     Gap,
     GasMeterRecord,
     KeyKind,
+    P4AccessRefused,
     PeriodType,
     Reading,
     ThirdParty,
@@ -45,7 +46,7 @@ from meterkast.central.model import (
 )
 from meterkast.central.store_sql_db import Database, open_database, rollback_quietly
 from meterkast.emeter.obis import check_channel
-from meterkast.errors import ConsentRefused, InvalidInput, MeterkastError
+from meterkast.errors import InvalidInput, MeterkastError
 
 
 def _connection(value: object) -> Connection:
@@ -256,15 +257,20 @@ class SqlStore:
             return p4.authorisations(db, _connection(connection))
 
     def readings_for_party(
-        self, token: str, connection: Connection, scope: AuthScope, from_: datetime, to: datetime, *, now: datetime
+        self, token: str, connection: Connection, scope: AuthScope, from_: datetime, to: datetime, *, now: datetime,
+        meter_number: str | None = None,
     ) -> list[Reading]:
         span, moment = _span(from_, to), aware_utc(now, "now")
         if not isinstance(token, str) or not isinstance(scope, AuthScope):
             raise InvalidInput(f"P4 request needs a text token and an AuthScope, not {type(token).__name__}/{scope!r}")
+        if meter_number is not None and not isinstance(meter_number, str):
+            raise InvalidInput(f"meter number {meter_number!r} is not a text")
         with self._tx() as db:
-            readings, refusal = p4.access(db, token, _connection(connection), scope, span, now=moment)
+            readings, refusal = p4.access(
+                db, token, _connection(connection), scope, span, now=moment, meter_number=meter_number
+            )
         if refusal is not None:
-            raise ConsentRefused(f"P4 access refused: {refusal}")
+            raise P4AccessRefused(refusal[0], f"P4 access refused: {refusal[1]}")
         return readings
 
     def audit_log(self, connection: Connection) -> list[AuditEntry]:

@@ -5,13 +5,17 @@ Rules this module keeps:
   database does not hand out access), and draws no randomness itself;
 - an access is granted only if, at ``now``: the token names a party; that party holds an authorisation
   for the connection whose scope covers the one asked (``rules.COVERS``), within its period and not
-  revoked (revocation takes effect at its instant); the data asked for lies within the history depth
+  revoked (revocation takes effect at its instant); when the caller passes a meter number, it is that of
+  a gas meter coupled to the connection at ``now`` (the number printed on the meter, spaces and case
+  ignored: the party proves it knows the meter, DSMR-FACTS §5); the data asked for lies within the history depth
   (10 days hourly, 40 days daily, 13 months monthly) and not after ``now``; and the customer's consent
   allowed collecting it (SYSTEM C2);
 - every attempt that names a well-formed request is written to the audit log, granted or refused, with
   the reason, in the same transaction that decides it; the customer lists it per connection;
 - a refusal for an unknown connection reads like one for a connection without authorisation, so a
-  party cannot probe which EAN codes exist.
+  party cannot probe which EAN codes exist; the meter number is checked only after the authorisation,
+  so a party cannot probe meter numbers of connections it holds no authorisation for either;
+- every refusal carries a ``P4Refusal`` code next to its text, so an API maps it without parsing text.
 """
 
 from __future__ import annotations
@@ -21,13 +25,23 @@ import re
 from datetime import datetime
 
 from meterkast.central import rules
-from meterkast.central.model import AuditEntry, Authorisation, AuthScope, Connection, Reading, ThirdParty
+from meterkast.central import store_sql_inventory as inv
+from meterkast.central.model import (
+    AuditEntry,
+    Authorisation,
+    AuthScope,
+    Connection,
+    P4Refusal,
+    Reading,
+    ThirdParty,
+)
 from meterkast.central.store_sql_db import Database, Row
 from meterkast.central.store_sql_readings import check_consent, history_pairs, require_connection, select_readings
 from meterkast.errors import ConsentRefused, InvalidInput
 
 MIN_TOKEN_CHARS = 32  # e.g. secrets.token_urlsafe(32) gives 43
 _PARTY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+Refusal = tuple[P4Refusal, str]
 _AUTH_COLUMNS = "authorisation_id, party_id, connection, scope, valid_from, valid_to, granted_at, revoked_at"
 
 
@@ -125,7 +139,7 @@ def revoke(db: Database, authorisation_id: int, at: datetime) -> Authorisation:
 
 def _authorisation_refusal(
     db: Database, party: str, connection: Connection, scope: AuthScope, *, now: datetime
-) -> str | None:
+) -> Refusal | None:
     covering = [
         auth for auth in _select_authorisations(db, "party_id = :party AND connection = :ean",
                                                 {"party": party, "ean": connection.ean})
@@ -134,49 +148,83 @@ def _authorisation_refusal(
     if any(auth.in_force(now) for auth in covering):
         return None
     if not covering:
-        return f"party {party!r} holds no authorisation for connection {connection} covering {scope.value} data"
+        return P4Refusal.NOT_AUTHORISED, (
+            f"party {party!r} holds no authorisation for connection {connection} covering {scope.value} data"
+        )
     last = covering[-1]
     if last.revoked_at is not None and last.revoked_at <= now:
-        return f"authorisation {last.authorisation_id} was revoked at {last.revoked_at.isoformat()}"
-    return (
+        return P4Refusal.REVOKED, f"authorisation {last.authorisation_id} was revoked at {last.revoked_at.isoformat()}"
+    return P4Refusal.OUTSIDE_PERIOD, (
         f"authorisation {last.authorisation_id} holds from {last.valid_from.isoformat()} to "
         f"{last.valid_to.isoformat()}, not at {now.isoformat()}"
     )
 
 
+def normalise_meter_number(text: str) -> str:
+    """A meter number as a person types it: spaces removed, upper case, the KIWA code's leading spaces
+    restored (SYSTEM G13: 17 characters, a short KIWA code is padded with leading spaces)."""
+    return "".join(text.split()).upper().rjust(17)
+
+
+def _meter_refusal(db: Database, connection: Connection, meter_number: str, *, now: datetime) -> Refusal | None:
+    """Refused unless ``meter_number`` is a gas meter coupled to ``connection`` at ``now`` (DSMR-FACTS §5)."""
+    if not meter_number.strip():
+        return P4Refusal.WRONG_METER_NUMBER, (
+            f"no meter number was given; give the 17-character number printed on the gas meter of {connection}"
+        )
+    coupled = inv.couplings(
+        db, "emeter IN (SELECT equipment_id FROM emeters WHERE connection = :ean)", {"ean": connection.ean}
+    )
+    if any(c.gas_meter == normalise_meter_number(meter_number) and c.coupled_at_instant(now) for c in coupled):
+        return None
+    # The number given is not repeated: the refusal must not help guessing, and it lands in the audit log.
+    return P4Refusal.WRONG_METER_NUMBER, (
+        f"the meter number given is not that of the gas meter at connection {connection}; give the 17-character "
+        "number printed on the meter (KIWA code, serial number, year)"
+    )
+
+
 def _refusal(
     db: Database, party: str, connection: Connection, scope: AuthScope, span: tuple[datetime, datetime],
-    *, now: datetime,
-) -> str | None:
+    *, now: datetime, meter_number: str | None,
+) -> Refusal | None:
     """Why ``party`` may not have this data, or None when it may (all at ``now``)."""
     if span[1] > now:
-        return f"the request asks for data up to {span[1].isoformat()}, after now ({now.isoformat()})"
+        return P4Refusal.FUTURE_RANGE, (
+            f"the request asks for data up to {span[1].isoformat()}, after now ({now.isoformat()})"
+        )
     refusal = _authorisation_refusal(db, party, connection, scope, now=now)
+    if refusal is None and meter_number is not None:
+        refusal = _meter_refusal(db, connection, meter_number, now=now)
     if refusal is not None:
         return refusal
     oldest = rules.history_start(scope, now)
     if span[0] < oldest:
-        return (
+        return P4Refusal.HISTORY_DEPTH, (
             f"{scope.value} data goes back to {oldest.isoformat()} only (SYSTEM C3: 10 days hourly, 40 days "
             f"daily, 13 months monthly); the request starts at {span[0].isoformat()}"
         )
     try:
         check_consent(history_pairs(db, connection), connection, scope.period_type, span, ("passing on", now))
     except ConsentRefused as exc:
-        return str(exc)
+        return P4Refusal.NO_CONSENT, str(exc)
     return None
 
 
 def access(
     db: Database, token: str, connection: Connection, scope: AuthScope, span: tuple[datetime, datetime],
-    *, now: datetime,
-) -> tuple[list[Reading], str | None]:
-    """Decide, fetch and audit one P4 request; returns the readings and the refusal reason (None: granted)."""
+    *, now: datetime, meter_number: str | None = None,
+) -> tuple[list[Reading], Refusal | None]:
+    """Decide, fetch and audit one P4 request; returns the readings and the refusal (None: granted).
+
+    ``meter_number`` None skips the meter-number proof (callers inside the CS); the P4 API always passes one.
+    """
     found = db.run("SELECT party_id FROM third_parties WHERE token_sha256 = :h", {"h": token_hash(token)})
     party: str | None = found[0][0] if found else None
-    reason = "the token matches no registered third party" if party is None else _refusal(
-        db, party, connection, scope, span, now=now
-    )
+    refusal: Refusal | None = (P4Refusal.UNKNOWN_TOKEN, "the token matches no registered third party") if (
+        party is None
+    ) else _refusal(db, party, connection, scope, span, now=now, meter_number=meter_number)
+    reason = None if refusal is None else refusal[1]
     readings = select_readings(db, connection, scope.period_type, span) if reason is None else []
     to_db = db.dialect.time_to_db
     db.run(
@@ -185,7 +233,7 @@ def access(
         {"at": to_db(now), "party": party, "ean": connection.ean, "scope": scope.value, "lo": to_db(span[0]),
          "hi": to_db(span[1]), "granted": int(reason is None), "reason": reason or "granted", "n": len(readings)},
     )
-    return readings, reason
+    return readings, refusal
 
 
 def audit_log(db: Database, connection: Connection) -> list[AuditEntry]:
