@@ -85,10 +85,3 @@ def test_bad_profile_row_names_the_line(tmp_path: Path, capsys: pytest.CaptureFi
     profile.write_text("1,15\n1,x\n")
     code, _, err = run(capsys, "meter", "simulate", "--hours", "1", "--profile", str(profile))
     assert code == 2 and "line 2" in err
-
-
-def test_run_fast_forwards_and_stops(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "run", "--speed", "max", "--until", "2026-01-02T00:00:00+00:00", "--json")
-    assert code == 0
-    rows = [json.loads(line) for line in out.splitlines()]
-    assert len(rows) == 24 and rows[-1]["end"] == "2026-01-02T00:00:00+00:00"

@@ -1,37 +1,72 @@
-"""``meterkast run``: the installation, live on the simulated clock.
+"""``meterkast run``: the whole installation, live, with its P1 port and the dashboard (issue 5; docs/run.md).
 
-Today it runs the gas meter with a typical household and prints each simulated hour; the E-meter, P1
-port and web panel join it as their issues land. ``--speed`` is simulated seconds per real second
-(1 = real time, ``max`` = as fast as possible); Ctrl-C stops cleanly with exit status 0.
+With no options it starts the embedded default installation (household, gas meter, P2 bus, E-meter),
+the P1 TCP port on 127.0.0.1:2000 and the web app on http://127.0.0.1:8000/, and keeps its state in
+``./meterkast-data``: stop it with Ctrl-C (exit 0) and the next run carries on where it stopped.
+
+This module is the composition root (STYLE 11): it builds the random source, the installation (from a
+scenario), the clock, the store and the adapters, and hands them to ``live.runner``. Argument parsing
+is ``register``; nothing runs at import time.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import importlib
+import json
+import logging
+import os
 import random
+import signal
+import socket
 import sys
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from meterkast.clock import SimClock
-from meterkast.commands.meter import DEFAULT_METER_NUMBER, DEFAULT_START, format_report, parse_start
-from meterkast.errors import InvalidInput
-from meterkast.gasmeter.meter import GasMeter
-from meterkast.gasmeter.metrology import MeterType
-from meterkast.sim.household import Household
-from meterkast.sim.meter_run import run_hours
+from meterkast.commands.meter import parse_start
+from meterkast.errors import InvalidInput, LinkError
+from meterkast.io.p1_server import DEFAULT_BACKLOG, InstantPacer, P1Server
+from meterkast.live.runner import SNAPSHOT_INTERVAL_S, Runner
+from meterkast.live.session import EVENT_WINDOW, HOUR_WINDOW, LiveSession, P1Faults, World
+from meterkast.live.store import DEFAULT_DATA_DIR, Commit, HourRecord, Store, dump_state, load_state
+from meterkast.scenario_files import DEFAULT_SCENARIO, load_scenario, load_weather
+from meterkast.sim.p1_source import P1Cipher
+from meterkast.sim.scenario import Scenario
+from meterkast.timeutil import HOUR
 
-DEFAULT_SPEED = "3600"
+HOST = "127.0.0.1"
+DEFAULT_P1_PORT = 2000
+DEFAULT_HTTP_PORT = 8000
+FAULT_SEED_SALT = 0x50315F46  # the P1 output stage's own generator: seed ^ salt, never the installation's
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = sub.add_parser("run", help="run the installation live on the simulated clock")
-    run.add_argument("--speed", default=DEFAULT_SPEED, help="simulated seconds per real second, or 'max'")
-    run.add_argument("--seed", type=int, default=0)
-    run.add_argument("--type", default="G4")
-    run.add_argument("--start", default=DEFAULT_START)
-    run.add_argument("--until", help="stop at this simulated instant (ISO 8601)")
-    run.add_argument("--json", action="store_true", help="one JSON object per simulated hour")
+    run = sub.add_parser("run", help="run the installation live: P1 port, web app, state kept across restarts")
+    run.add_argument("--scenario", help="builtin scenario name or .toml file (default: 'default')")
+    run.add_argument("--speed", help="simulated seconds per real second (1 = real time, 3600 = an hour a second) "
+                     "or 'max' (default: the scenario's, else 1)")
+    run.add_argument("--seed", type=int, help="random seed (default: the scenario's, else 0)")
+    run.add_argument("--start", help="simulated start of a new run, ISO 8601 (default: the scenario's, else now)")
+    run.add_argument("--until", help="catch up to this simulated instant (ISO 8601), then serve in real time")
+    run.add_argument("--stop", action="store_true", help="with --until: exit once it is reached")
+    run.add_argument("--p1-port", type=int, default=DEFAULT_P1_PORT, help="P1 TCP port (default 2000, 0 = any)")
+    run.add_argument("--no-p1", action="store_true", help="no P1 TCP port")
+    run.add_argument("--pty", action="store_true", help="also send P1 telegrams to a pseudo-terminal")
+    run.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="web app port (default 8000, 0 = any)")
+    run.add_argument("--no-http", action="store_true", help="no web app")
+    run.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR, help="state directory (default ./meterkast-data)")
+    run.add_argument("--fresh", action="store_true", help="forget the stored state and start a new run")
+    run.add_argument("--json", action="store_true", help="one JSON object per simulated hour on stdout")
+    run.add_argument("--snapshot-interval", type=float, default=SNAPSHOT_INTERVAL_S,
+                     help=f"real seconds between full snapshots (default {SNAPSHOT_INTERVAL_S:g}; 0 = every hour)")
+    run.add_argument("--backlog", type=int, default=DEFAULT_BACKLOG, help="telegrams queued per P1 client")
     run.set_defaults(handler=run_command)
 
 
@@ -43,38 +78,225 @@ def parse_speed(text: str) -> float | None:
         speed = float(text)
     except ValueError:
         raise InvalidInput(f"--speed {text!r} is neither a number nor 'max'") from None
-    if speed <= 0:
+    if not speed > 0:
         raise InvalidInput(f"--speed {text} must be above 0 (1 = real time)")
     return speed
 
 
-async def run_live(
-    meter: GasMeter, household: Household, speed: float | None, until: datetime | None, as_json: bool
-) -> None:
-    """Run whole simulated hours, pacing them against the real clock unless ``speed`` is None."""
-    clock = SimClock(meter.now, speed=speed or 0.0)
-    while until is None or meter.now < until:
-        hour_end = meter.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        if speed is None:
-            clock.advance_to(max(hour_end, clock.now()))
-        else:
-            wait_s = (hour_end - clock.now()).total_seconds() / speed
-            if wait_s > 0:
-                await asyncio.sleep(wait_s)
-        for report in run_hours(meter, household.plan, 1):
-            sys.stdout.write(format_report(report, as_json=as_json))
-        sys.stdout.flush()
-        await asyncio.sleep(0)
+# -- what a new run is built from ------------------------------------------------------------------------
+
+
+def plan_from(args: argparse.Namespace) -> Scenario:
+    """The scenario (``default``: the embedded defaults) with the command line's overrides."""
+    scenario = load_scenario(args.scenario)
+    changes: dict[str, Any] = {}
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    if args.speed is not None:
+        changes["speed"] = parse_speed(args.speed)
+    if args.start is not None:
+        if scenario.timeline:
+            raise InvalidInput(
+                f"--start: scenario {scenario.name!r} has a timeline fixed to its start "
+                f"({scenario.start.isoformat()}); change the start in the scenario file instead"
+            )
+        changes["start"] = parse_start(args.start)
+    return dataclasses.replace(scenario, **changes) if changes else scenario
+
+
+def settings_of(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]:
+    return {"scenario": args.scenario or DEFAULT_SCENARIO, "seed": scenario.seed, "start": scenario.start.isoformat(),
+            "speed": scenario.speed, "p1_version": scenario.p1_version}
+
+
+# -- opening the store: a new run or the stored one ------------------------------------------------------
+
+
+def new_world(scenario: Scenario) -> World:
+    """A new run's world: the scenario's installation and the P1 output stage, seeded from the scenario."""
+    rng = random.Random(scenario.seed)
+    installation = scenario.build(rng, load_weather())
+    cipher = None if scenario.p1_keys is None else P1Cipher(*scenario.p1_keys)
+    return World(
+        installation, rng, scenario.p1_version, P1Faults(), random.Random(scenario.seed ^ FAULT_SEED_SALT),
+        p1_windows=scenario.p1_faults, cipher=cipher,
+        first_hour=installation.now.replace(minute=0, second=0, microsecond=0),
+    )
+
+
+def new_session(store: Store, scenario: Scenario, settings: dict[str, Any]) -> LiveSession:
+    world = new_world(scenario)
+    start = world.installation.now
+    session = LiveSession(world, SimClock(start), scenario.speed)
+    store.begin(settings, start)
+    store.commit(Commit(start), dump_state(world))  # so that a restart always finds a snapshot
+    return session
+
+
+def resume_session(store: Store, speed: float | None) -> tuple[LiveSession, str]:
+    saved = store.load()
+    if saved is None:
+        raise InvalidInput(f"{store.path} holds a run but no snapshot of it; start over with --fresh")
+    world = load_state(saved.state)
+    if not isinstance(world, World):
+        raise InvalidInput(f"{store.path} does not hold a meterkast run this version can read; use --fresh")
+    session = LiveSession(
+        world, SimClock(world.installation.now), speed,
+        last_seq=saved.last_seq, last_command=saved.last_command,
+        events=store.recent_events(EVENT_WINDOW), hours=store.hours(HOUR_WINDOW),
+    )
+    session.replay(saved.commands, saved.through)
+    replayed = (saved.through - saved.snapshot_at) / HOUR
+    note = f"resumed at {session.now.isoformat()}"
+    if replayed > 0 or saved.commands:
+        note += f" (replayed {replayed:.1f} h and {len(saved.commands)} command(s) after the last snapshot)"
+    return session, note
+
+
+def open_session(args: argparse.Namespace, store: Store) -> tuple[LiveSession, str]:
+    stored = store.settings()
+    if args.fresh and stored is not None:
+        store.clear()
+        stored = None
+    if stored is None:
+        scenario = plan_from(args)
+        session = new_session(store, scenario, settings_of(args, scenario))
+        return session, f"new run: scenario {scenario.name}, seed {scenario.seed}, from {session.now.isoformat()}"
+    _check_same_run(args, stored)
+    speed = parse_speed(args.speed) if args.speed is not None else stored.get("speed")
+    return resume_session(store, speed)
+
+
+def _check_same_run(args: argparse.Namespace, stored: dict[str, Any]) -> None:
+    given = {"scenario": args.scenario, "seed": args.seed,
+             "start": None if args.start is None else parse_start(args.start).isoformat()}
+    differ = [f"--{k} {v} (stored: {stored.get(k)})" for k, v in given.items() if v is not None and v != stored.get(k)]
+    if differ:
+        raise InvalidInput(
+            f"{args.data} holds a run with other settings: {', '.join(differ)}; "
+            "leave the option out to carry on, or add --fresh to start over"
+        )
+
+
+# -- serving -------------------------------------------------------------------------------------------------
+
+
+class _WebServer:
+    """uvicorn on a socket we bound, without its signal handling: Ctrl-C belongs to ``run``."""
+
+    def __init__(self, app: Any, sock: socket.socket) -> None:
+        uvicorn = importlib.import_module("uvicorn")  # optional: imported only when the web app runs
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        # uvicorn would take SIGINT/SIGTERM for itself and raise them again when done; ``run`` owns them.
+        self.server.capture_signals = contextlib.nullcontext
+        self.sock = sock
+
+    async def serve(self) -> None:
+        await self.server.serve(sockets=[self.sock])
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+def _open_web(session: LiveSession, port: int) -> tuple[_WebServer, int] | None:
+    try:
+        web = importlib.import_module("meterkast.web")
+        if not hasattr(web, "create_app"):
+            web = importlib.import_module("meterkast.web.app")
+        importlib.import_module("uvicorn")
+    except ModuleNotFoundError as exc:
+        log.warning("no web app: %s (install meterkast[web])", exc)
+        return None
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise LinkError(f"cannot listen on http://{HOST}:{port}: {exc.strerror or exc}; "
+                        "use --http-port or --no-http") from exc
+    bound = int(sock.getsockname()[1])
+    return _WebServer(web.create_app(session), sock), bound
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _hour_printer(enabled: bool) -> Callable[[list[HourRecord]], None] | None:
+    if not enabled:
+        return None
+
+    def show(hours: list[HourRecord]) -> None:
+        try:
+            for record in hours:
+                row = record.to_json() | {"end": (record.hour + HOUR).isoformat()}
+                sys.stdout.write(json.dumps(row, sort_keys=True) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader of our output (``| head``) has gone; the run goes on
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaces stdout for the rest of the run
+
+    return show
+
+
+async def serve(args: argparse.Namespace, store: Store, session: LiveSession) -> Runner:
+    until = parse_start(args.until) if args.until else None
+    if args.stop and until is None:
+        raise InvalidInput("--stop needs --until: it says when to stop")
+    server = None if args.no_p1 and not args.pty else P1Server(
+        session.port, InstantPacer(session.clock), backlog=args.backlog
+    )
+    runner = Runner(
+        session, store, server, until=until, stop_at_until=args.stop, snapshot_interval_s=args.snapshot_interval,
+        progress=sys.stderr, on_hours=_hour_printer(args.json),
+    )
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    if main is not None:
+        loop.add_signal_handler(signal.SIGTERM, main.cancel)
+    web = None
+    try:
+        if server is not None and not args.no_p1:
+            host, port = await server.start_tcp(HOST, args.p1_port)
+            session.p1_port = port
+            every = session.port.interval.total_seconds()
+            _say(f"P1: tcp://{host}:{port} ({session.port.spec.title}, a telegram every {every:g} simulated s)")
+        if server is not None and args.pty:
+            _say(f"P1 pty: {server.open_pty()}")
+        opened = None if args.no_http else _open_web(session, args.http_port)
+        if opened is not None:
+            web, http_port = opened
+            _say(f"web: http://{HOST}:{http_port}/")
+        try:
+            async with asyncio.TaskGroup() as group:
+                if web is not None:
+                    group.create_task(web.serve())
+                try:
+                    await runner.run()
+                finally:
+                    if web is not None:
+                        web.stop()
+        except ExceptionGroup as group:  # one failure (a store error, a bug): show it as itself
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        if server is not None:
+            await server.close(flush_timeout_s=1.0)
+    return runner
 
 
 def run_command(args: argparse.Namespace) -> int:
-    speed = parse_speed(args.speed)
-    rng = random.Random(args.seed)
-    meter = GasMeter.manufacture(MeterType.parse(args.type), DEFAULT_METER_NUMBER, parse_start(args.start), rng)
-    household = Household(rng, max_flow_m3h=float(meter.metrology.qmax_m3h))
-    until = parse_start(args.until) if args.until else None
+    logging.basicConfig(level=logging.WARNING, format="meterkast: %(message)s")
+    store = Store.open(args.data)
     try:
-        asyncio.run(run_live(meter, household, speed, until, args.json))
-    except KeyboardInterrupt:
-        print("meterkast: stopped", file=sys.stderr)
+        session, note = open_session(args, store)
+        print(f"meterkast run: {note}; state in {args.data}", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):  # Ctrl-C, SIGTERM: a clean stop
+            asyncio.run(serve(args, store, session))
+        print(f"meterkast: stopped at {session.now.isoformat()}; state kept in {args.data}", file=sys.stderr)
+    finally:
+        store.close()
     return 0

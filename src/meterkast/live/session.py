@@ -1,0 +1,600 @@
+"""The live installation behind ``meterkast run``: one object that implements ``Control`` (issue 5).
+
+``LiveSession`` owns the world (the installation with its random generator, the P1 output stage) and
+the ``SimClock``. It moves the world forward on request (``step``), makes the P1 telegrams (with the
+faults asked for: CRC errors, truncated telegrams), keeps the recent events and telegrams numbered for
+polling, and writes down, per simulated hour, the ground truth beside the gas value the P1 stream
+showed. The runner (``runner.py``) decides when to step and what to send; ``store.py`` keeps what the
+session hands over (``take_commits``).
+
+Rules this module keeps:
+- no I/O and no waiting: the session is called on the event loop thread and returns at once;
+- every whole hour on the way is closed in order, whatever the step size: the world advances to
+  xx:00:00, the telegram of that instant is made (it shows the previous hour's gas value, which the
+  E-meter read at xx:01 [DSMR-M 4.5.5]), and the previous hour's record is finalised. Results do not
+  depend on how time is sliced, so a restart that replays time reaches the same state (``restore``);
+- what the control surface does to the installation is a command, numbered and kept for the store,
+  applied by one function both live and when replaying after a crash;
+- a commit never holds events beyond its instant: what happened after the last whole hour stays open
+  until the next one (or until ``take_all`` at a clean stop), so a crash loses at most that hour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from meterkast.clock import SimClock
+from meterkast.emeter.amr import AmrStatus
+from meterkast.emeter.emeter import EMeter
+from meterkast.errors import CodecError, CommandRefused, InvalidInput
+from meterkast.gasmeter import commands as gas_commands
+from meterkast.gasmeter.battery import CAPACITY_NAH
+from meterkast.gasmeter.events import ValveAction
+from meterkast.gasmeter.events import ValveCommandRefused as GasValveRefused
+from meterkast.gasmeter.identity import CeMarking, CertificateNumber
+from meterkast.gasmeter.meter import GasMeter
+from meterkast.jsonable import to_jsonable
+from meterkast.live.control import JSON
+from meterkast.live.store import CommandRecord, Commit, EventRecord, HourRecord
+from meterkast.p1.decode import decode_telegram
+from meterkast.p1.encode import encode_telegram
+from meterkast.p1.values import CapturedValue
+from meterkast.sim.gaslink import GasMeterEvent
+from meterkast.sim.installation import (
+    ZONE,
+    CommandFailed,
+    Event,
+    Installation,
+    OperateGasMeter,
+    SetP2Fault,
+    SetP2WrongKey,
+)
+from meterkast.sim.installation import Command as InstallationCommand
+from meterkast.sim.p1_source import P1Cipher, P1Port, telegram_data
+from meterkast.sim.scenario import P1FaultKind, P1FaultWindow
+from meterkast.sim.truth import TruthHour
+from meterkast.timeutil import HOUR, next_whole_hour
+
+EVENT_WINDOW = 1000  # events kept for polling (the store keeps them all)
+TELEGRAM_WINDOW = 200
+HOUR_WINDOW = 24 * 400  # the web API asks for up to 400 days of hours
+STATE_EVENTS = 50
+P1_FAULTS = ("p1_crc_error", "p1_truncate")
+P2_FAULTS = ("p2_no_reply", "p2_flip_bit", "p2_wrong_key")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# -- the world: everything a snapshot holds -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class P1Faults:
+    """Probabilities per telegram."""
+
+    crc_error: float = 0.0
+    truncate: float = 0.0
+
+
+@dataclass(slots=True)
+class World:
+    installation: Installation
+    rng: random.Random  # the installation's (household, P2 bus faults, new keys)
+    p1_version: str
+    p1_faults: P1Faults  # set through the control surface, on all the time
+    fault_rng: random.Random  # the P1 output stage's own, so P1 faults never change the installation
+    p1_windows: tuple[P1FaultWindow, ...] = ()  # a scenario's P1 faults, each for a while
+    cipher: P1Cipher | None = None  # AES-GCM frames around each telegram (a scenario's P1 keys)
+    p1_seen: dict[datetime, Decimal] = field(default_factory=dict)  # capture hour → value the P1 showed
+    first_hour: datetime = field(default=EPOCH)  # the first hour with a record: the run's start hour
+    truth_pending: TruthHour | None = None  # the last truth row, until the P1 has shown its end index
+
+
+# -- commands (imperative, STYLE 8): what the control surface does, replayable ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Instruct:
+    """Hand a command to the installation (press the button, a P2 fault, ...)."""
+
+    command: InstallationCommand
+
+
+@dataclass(frozen=True, slots=True)
+class SetGasTemperature:
+    celsius: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetP1Fault:
+    kind: str  # one of P1_FAULTS
+    probability: float
+
+
+Command = Instruct | SetGasTemperature | SetP1Fault
+
+
+# -- the session -------------------------------------------------------------------------------------------
+
+
+class LiveSession:
+    def __init__(
+        self,
+        world: World,
+        clock: SimClock,
+        speed: float | None,
+        *,
+        last_seq: int = 0,
+        last_command: int = 0,
+        events: Sequence[EventRecord] = (),
+        hours: Sequence[HourRecord] = (),
+    ) -> None:
+        self.world = world
+        self.clock = clock
+        self.speed = speed
+        clock.speed = speed or 0.0
+        self.port = P1Port(world.installation, world.p1_version)  # the telegram grid
+        self.p1_port: int | None = None  # where P1 listens; set by whoever opens it
+        self.wake: Callable[[], None] = lambda: None  # the runner's: something changed, look again
+        self._seq = last_seq
+        self._command_seq = last_command
+        self._telegram_seq = 0
+        self._events: deque[EventRecord] = deque(events, EVENT_WINDOW)
+        self._telegrams: deque[JSON] = deque(maxlen=TELEGRAM_WINDOW)
+        self._hours: deque[HourRecord] = deque(hours, HOUR_WINDOW)
+        self._open = Commit(world.installation.now)
+        self._closed: list[Commit] = []
+        self.telegrams_made = 0
+        self.telegrams_dropped = 0
+        self.replaying = False
+
+    @property
+    def installation(self) -> Installation:
+        return self.world.installation
+
+    @property
+    def now(self) -> datetime:
+        return self.world.installation.now
+
+    # -- time --------------------------------------------------------------------------------------------
+
+    def step(self, moment: datetime, *, telegram: bool = False) -> list[bytes]:
+        """Run to ``moment``, closing every whole hour on the way; return the telegrams made.
+
+        Those are the telegram of each whole hour passed and, with ``telegram``, the one at ``moment``.
+        """
+        made: list[bytes] = []
+        while (hour := next_whole_hour(self.now)) <= moment:
+            self._advance(hour)
+            data = self._telegram(hour)
+            made += [data] if data is not None else []
+            self._close_hour(hour)
+        if moment > self.now:
+            self._advance(moment)
+            if telegram and (data := self._telegram(moment)) is not None:
+                made.append(data)
+        return made
+
+    def next_telegram_at(self) -> datetime:
+        return self.port.next_telegram_at(self.now)
+
+    def is_telegram_instant(self, moment: datetime) -> bool:
+        return self.port.next_telegram_at(moment - timedelta(microseconds=1)) == moment
+
+    def _advance(self, moment: datetime) -> None:
+        self._record(self.installation.advance(moment))
+
+    def _record(self, events: Sequence[Event]) -> list[EventRecord]:
+        if self.replaying:
+            return []  # stored before the crash
+        records = []
+        for event in events:
+            self._seq += 1
+            record = event_record(self._seq, event)
+            self._open.events.append(record)
+            self._events.append(record)
+            records.append(record)
+        return records
+
+    def _close_hour(self, hour: datetime) -> None:
+        """At ``hour``: finalise the record of the hour that ended one hour ago, and close a commit here.
+
+        The record of the hour [S, S+1h) sets the truth's index at S+1h beside the gas value that the
+        P1 stream showed with capture time S+1h; telegrams show it from S+1h+1min up to and including
+        the one at S+2h, so the record is complete only now (S = ``hour`` − 2 h).
+        """
+        world = self.world
+        newest = self.installation.truth.last()
+        pending, world.truth_pending = world.truth_pending, newest if newest and newest.hour == hour - HOUR else None
+        shown = world.p1_seen.pop(hour - HOUR, None)
+        for old in [t for t in world.p1_seen if t < hour - HOUR]:
+            del world.p1_seen[old]
+        start = hour - 2 * HOUR
+        record = None
+        if start >= world.first_hour:
+            consumed, index = (None, None) if pending is None else (pending.consumed_m3, pending.index_m3)
+            record = HourRecord(start, consumed, index, shown)
+        if self.replaying:
+            return
+        if record is not None:
+            self._hours.append(record)
+            self._open.hours.append(record)
+        self._open.through = hour
+        self._closed.append(self._open)
+        self._open = Commit(hour)
+
+    # -- the P1 output stage ---------------------------------------------------------------------------
+
+    def _telegram(self, moment: datetime) -> bytes | None:
+        """The telegram the port sends at ``moment`` (None: the E-meter is off, or a fault dropped it)."""
+        installation, world = self.installation, self.world
+        if not installation.emeter.powered:
+            return None
+        crc_p, truncate_p, drop_p = self._fault_chances(moment)
+        rng = world.fault_rng
+        if drop_p and rng.random() < drop_p:
+            self.telegrams_dropped += 1
+            return None
+        plain = encode_telegram(telegram_data(installation, self.port.spec), self.port.spec)
+        bad_crc = bool(crc_p) and rng.random() < crc_p
+        truncated = bool(truncate_p) and rng.random() < truncate_p
+        if bad_crc:
+            crc = int(plain[-6:-2], 16) ^ (1 + rng.randrange(0xFFFF))
+            plain = plain[:-6] + f"{crc:04X}".encode() + b"\r\n"
+        elif not truncated:
+            self._saw(plain)
+        data = plain if world.cipher is None else world.cipher.wrap(plain)
+        if truncated:
+            data = data[: rng.randrange(1, len(data) - 1)]
+            plain = plain if world.cipher is not None else data
+        fault = "truncated" if truncated else "crc" if bad_crc else None
+        self.telegrams_made += 1
+        if not self.replaying:
+            self._telegram_seq += 1
+            self._telegrams.append({
+                "seq": self._telegram_seq, "at": moment.isoformat(), "text": plain.decode("ascii", errors="replace"),
+                "crc_ok": None if fault == "truncated" else fault is None, "fault": fault,
+                "encrypted": world.cipher is not None,
+            })
+        return data
+
+    def _fault_chances(self, moment: datetime) -> tuple[float, float, float]:
+        """(CRC error, truncation, drop) probabilities for a telegram at ``moment``."""
+        faults = self.world.p1_faults
+        chances = {P1FaultKind.CRC_ERROR: faults.crc_error, P1FaultKind.TRUNCATE: faults.truncate,
+                   P1FaultKind.DROP: 0.0}
+        for window in self.world.p1_windows:
+            if window.at <= moment < window.until:
+                chances[window.kind] = max(chances[window.kind], window.probability)
+        return chances[P1FaultKind.CRC_ERROR], chances[P1FaultKind.TRUNCATE], chances[P1FaultKind.DROP]
+
+    def _saw(self, data: bytes) -> None:
+        """Note the gas value this telegram shows, by capture hour, as a reader would decode it."""
+        channel = self.installation.gas_channel
+        if channel is None:
+            return
+        try:
+            device = decode_telegram(data).mbus.get(channel)
+        except CodecError as exc:  # our own encoder's output: failing to read it back is a bug
+            raise AssertionError(f"a telegram meterkast made does not decode: {exc}") from exc
+        reading = None if device is None else device.reading
+        if isinstance(reading, CapturedValue) and reading.time is not None:
+            captured = reading.time.astimezone(self.now.tzinfo)
+            if captured.minute == 0 and captured.second == 0:
+                self.world.p1_seen.setdefault(captured, reading.value)
+
+    # -- handing over to the store ---------------------------------------------------------------------
+
+    def take_commits(self) -> list[Commit]:
+        """Commits for every whole hour closed since the last call, oldest first."""
+        closed, self._closed = self._closed, []
+        return closed
+
+    def at_checkpoint(self) -> bool:
+        """Is the world exactly at the last closed hour, with nothing open? (A snapshot may be taken.)"""
+        return self.now == self._open.through and not self._open.events and not self._open.commands
+
+    def take_all(self) -> list[Commit]:
+        """Everything not yet handed over, the open hour included (a clean stop)."""
+        self._open.through = self.now
+        closed, self._closed, self._open = [*self._closed, self._open], [], Commit(self.now)
+        return closed
+
+    # -- restoring ----------------------------------------------------------------------------------------
+
+    def replay(self, commands: Sequence[CommandRecord], through: datetime) -> None:
+        """Redo, without recording, what was committed after the snapshot: commands at their instants, then
+        time up to ``through``. The simulation is deterministic, so this reaches the committed state."""
+        self.replaying = True
+        try:
+            for record in commands:
+                self.step(record.at)
+                command = record.command
+                if not isinstance(command, Instruct | SetGasTemperature | SetP1Fault):
+                    raise InvalidInput(f"stored command {record.seq} is not one this meterkast knows: {command!r}")
+                self._apply(command)
+            self.step(through)
+        finally:
+            self.replaying = False
+        self._open = Commit(self.now)
+        self._clock_not_behind()
+
+    def _clock_not_behind(self) -> None:
+        """The clock may run ahead of the world (the runner catches up), never behind it."""
+        behind = self.now - self.clock.now()
+        if behind > timedelta(0):
+            self.clock.jump(behind)  # a step, not a target: a running clock cannot overshoot it backwards
+
+    # -- commands ----------------------------------------------------------------------------------------
+
+    def _execute(self, command: Command) -> list[EventRecord]:
+        events = self._apply(command)
+        self._command_seq += 1
+        self._open.commands.append(CommandRecord(self._command_seq, self.now, command))
+        return self._record(events)
+
+    def _apply(self, command: Command) -> list[Event]:
+        installation = self.installation
+        if isinstance(command, Instruct):
+            return installation.handle(installation.now, command.command)
+        if isinstance(command, SetGasTemperature):
+            return installation.set_gas_temperature(installation.now, command.celsius)
+        faults = self.world.p1_faults
+        if command.kind == "p1_crc_error":
+            faults.crc_error = command.probability
+        else:
+            faults.truncate = command.probability
+        return []
+
+    def _gas_meter(self) -> GasMeter:
+        meter = self.installation.gas_meter
+        if meter is None:
+            raise CommandRefused("no gas meter is coupled; there is nothing to operate")
+        return meter
+
+    # -- Control: reading ----------------------------------------------------------------------------------
+
+    def state(self) -> JSON:
+        installation = self.installation
+        meter = installation.gas_meter
+        truth = installation.truth
+        newest = truth.last()
+        last = self._telegrams[-1] if self._telegrams else None
+        faults = self.world.p1_faults
+        return {
+            "clock": clock_json(self.now, self.speed),
+            "gas_meter": None if meter is None else gas_meter_json(meter, self.now),
+            "emeter": emeter_json(installation),
+            "p1": {
+                "version": self.port.spec.name,
+                "port": self.p1_port,
+                "last_telegram": None if last is None else last["text"],
+                "crc_ok": None if last is None else last["crc_ok"],
+                "telegrams": self.telegrams_made,
+                "faults": {"p1_crc_error": faults.crc_error, "p1_truncate": faults.truncate},
+            },
+            "truth": {
+                "last_hour": None if newest is None
+                else {"hour": newest.hour.isoformat(), "consumed_m3": str(newest.consumed_m3)},
+                "total_m3": str(truth.total_m3()),
+            },
+            "events": [e.to_json() for e in reversed(list(self._events)[-STATE_EVENTS:])],
+        }
+
+    def profile(self, kind: str, channel: int = 1) -> list[JSON]:
+        return profile_json(self.installation.emeter, kind, channel)
+
+    def events(self, after_seq: int = 0) -> list[JSON]:
+        return [e.to_json() for e in self._events if e.seq > after_seq]
+
+    def telegrams(self, after_seq: int = 0) -> list[JSON]:
+        return [dict(t) for t in self._telegrams if t["seq"] > after_seq]
+
+    def truth(self, hours: int = 48) -> list[JSON]:
+        if hours < 1:
+            raise InvalidInput(f"hours {hours} must be at least 1")
+        return [h.to_json() for h in list(self._hours)[-hours:]]
+
+    def hour_records(self) -> list[HourRecord]:
+        return list(self._hours)
+
+    # -- Control: acting --------------------------------------------------------------------------------
+
+    def press_button(self, hold_s: float) -> JSON:
+        if not 0 <= hold_s <= 3600:
+            raise InvalidInput(f"hold_s {hold_s} must lie between 0 and 3600 seconds")
+        self._gas_meter()
+        return self._result(self._execute(_operate(gas_commands.PressButton(Decimal(str(hold_s))))))
+
+    def break_seal(self) -> JSON:
+        self._gas_meter()
+        return self._result(self._execute(_operate(gas_commands.BreakSeal())))
+
+    def reseal(self, operator: str) -> JSON:
+        if not operator.strip():
+            raise InvalidInput("reseal needs the grid operator's name; only the grid operator reseals a meter")
+        self._gas_meter()
+        return self._result(self._execute(_operate(gas_commands.Reseal(operator))))
+
+    def command_valve(self, action: str) -> JSON:
+        try:
+            valve = ValveAction(action)
+        except ValueError:
+            raise InvalidInput(f"valve action {action!r} is not one of open, close, release") from None
+        self._gas_meter()
+        events = self._execute(_operate(gas_commands.CommandValve(valve)))
+        reason = next((str(e.detail["reason"]) for e in events if e.kind == GasValveRefused.__name__), None)
+        return {**self._result(events), "refused": True, "action": action, "reason": reason}
+
+    def set_gas_temperature(self, celsius: float | None) -> JSON:
+        value = None if celsius is None else Decimal(str(celsius))
+        if value is not None and not Decimal(-40) <= value <= Decimal(70):
+            raise InvalidInput(f"gas temperature {celsius} °C is outside -40…70 °C")
+        self._gas_meter()
+        result = self._result(self._execute(SetGasTemperature(value)))
+        return {**result, "override_c": None if value is None else str(value)}
+
+    def drain_battery(self, fraction: float) -> JSON:
+        if not 0 <= fraction <= 1:
+            raise InvalidInput(f"fraction {fraction} must lie between 0 and 1 (share of the full capacity)")
+        self._gas_meter()
+        amount = int(CAPACITY_NAH * Decimal(str(fraction)))
+        return self._result(self._execute(_operate(gas_commands.DrainBattery(amount))))
+
+    def set_speed(self, speed: float | None) -> JSON:
+        if speed is not None and not speed > 0:
+            raise InvalidInput(f"speed {speed} must be above 0 (1 = real time), or null for as fast as possible")
+        self._clock_not_behind()
+        self.speed = speed
+        self.clock.speed = speed or 0.0
+        self.wake()
+        return {"clock": clock_json(self.now, self.speed)}
+
+    def jump_clock(self, seconds: float) -> JSON:
+        if not seconds >= 0:
+            raise InvalidInput(f"seconds {seconds} must not be negative: simulated time only moves forward")
+        self._clock_not_behind()
+        self.step(self.clock.jump(timedelta(seconds=seconds)))
+        self.wake()
+        return {"clock": clock_json(self.now, self.speed)}
+
+    def inject_fault(self, kind: str, value: float | bool = True) -> JSON:
+        if kind not in P1_FAULTS + P2_FAULTS:
+            raise InvalidInput(f"fault {kind!r} is not one of {', '.join(P1_FAULTS + P2_FAULTS)}")
+        if kind != "p2_wrong_key" and not 0 <= float(value) <= 1:
+            raise InvalidInput(f"{kind} is a probability; {value} must lie between 0 and 1")
+        if kind in P1_FAULTS:
+            command: Command = SetP1Fault(kind, float(value))
+        elif kind == "p2_wrong_key":
+            command = Instruct(SetP2WrongKey(bool(value)))
+        else:
+            command = Instruct(SetP2Fault(kind.removeprefix("p2_"), float(value)))
+        self._execute(command)
+        return {"kind": kind, "value": value, "at": self.now.isoformat()}
+
+    def _result(self, events: Sequence[EventRecord]) -> JSON:
+        meter = self.installation.gas_meter
+        return {
+            "at": self.now.isoformat(),
+            "events": [e.to_json() for e in events],
+            "gas_meter": None if meter is None else gas_meter_json(meter, self.now),
+        }
+
+
+def _operate(command: gas_commands.Command) -> Instruct:
+    return Instruct(OperateGasMeter(command))
+
+
+# -- JSON views (meterkast.jsonable conventions: Decimals as strings, ISO 8601 with offset) -------------
+
+
+def clock_json(now: datetime, speed: float | None) -> JSON:
+    return {"now": now.isoformat(), "local": now.astimezone(ZONE).isoformat(), "speed": speed}
+
+
+def event_record(seq: int, event: Event) -> EventRecord:
+    if isinstance(event, GasMeterEvent):
+        inner = event.event
+        detail = {"channel": event.channel, "meter_number": event.meter_number, **_fields(inner)}
+        return EventRecord(seq, event.at, "gas_meter", type(inner).__name__, detail)
+    source = "installation" if isinstance(event, CommandFailed) else "e_meter"
+    return EventRecord(seq, event.at, source, type(event).__name__, _fields(event))
+
+
+def _fields(event: object) -> dict[str, Any]:
+    return {f.name: to_jsonable(getattr(event, f.name)) for f in dataclasses.fields(event) if f.name != "at"}  # type: ignore[arg-type]
+
+
+def gas_meter_json(meter: GasMeter, now: datetime) -> JSON:
+    frame = meter.frame(now)
+    segments = {"arrow": frame.arrow, "triangle": frame.triangle, "unit_m3": frame.unit_m3, "lit": frame.lit}
+    nameplate = {
+        f.name: str(value) if isinstance(value, CeMarking | CertificateNumber) else to_jsonable(value)
+        for f in dataclasses.fields(meter.nameplate)
+        if (value := getattr(meter.nameplate, f.name)) is not None
+    }
+    return {
+        "meter_number": str(meter.meter_number),
+        "type": meter.meter_type.value,
+        "index_m3": str(meter.index_m3),
+        "lcd": {"text": frame.text(), "segments": segments, "cells": frame.cells, "dots": sorted(frame.dots)},
+        "display_state": meter.display_state.value,
+        "battery": {
+            "fraction": meter.battery.remaining_percent / 100,
+            "low": meter.battery.is_low,
+            "empty": meter.battery.is_empty,
+        },
+        "seal_broken": meter.seal_broken,
+        "valve": meter.valve.name.lower(),
+        "alarm": meter.alarm,
+        "flowing": meter.flowing,
+        "flow_m3h": str(meter.flow_m3h),
+        "gas_temp_c": str(meter.gas_temp_c),
+        "faults": sorted(f.value for f in meter.faults),
+        "firmware": {
+            "legal": {"version": meter.legal_firmware.version, "checksum": meter.legal_firmware.checksum},
+            "functional": {
+                "version": meter.functional_firmware.version,
+                "checksum": meter.functional_firmware.checksum,
+            },
+        },
+        "nameplate": {**nameplate, "lines": meter.nameplate.lines()},
+    }
+
+
+def emeter_json(installation: Installation) -> JSON:
+    emeter = installation.emeter
+    out: JSON = {"id": emeter.equipment_id, "powered": emeter.powered, "channels": [], "power_kw": None}
+    if not emeter.powered:
+        return out
+    view = emeter.p1_view(installation.now)
+    out["channels"] = [
+        {
+            "channel": c.channel,
+            "equipment_id": c.equipment_id or None,
+            "value_m3": None if c.value_m3 is None else str(c.value_m3),
+            "capture_time": None if c.capture_time is None else c.capture_time.isoformat(),
+        }
+        for c in view.mbus
+    ]
+    return out | {
+        "power_kw": str(view.power_import_kw - view.power_export_kw),
+        "power_import_kw": str(view.power_import_kw),
+        "power_export_kw": str(view.power_export_kw),
+        "import_kwh": [str(v) for v in view.import_kwh],
+        "export_kwh": [str(v) for v in view.export_kwh],
+        "tariff": view.tariff,
+        "local_time": view.timestamp.isoformat(),
+    }
+
+
+def _flags(status: AmrStatus) -> list[str]:
+    return [flag.name for flag in AmrStatus if flag & status and flag.name is not None]
+
+
+def profile_json(emeter: EMeter, kind: str, channel: int) -> list[JSON]:
+    if kind == "hourly":
+        return [
+            {"clock": e.clock.isoformat(), "capture_time": e.capture_time.isoformat(), "value_m3": str(e.value_m3),
+             "status": _flags(e.status)}
+            for e in emeter.hourly_profile(channel)
+        ]
+    if kind not in ("daily", "monthly"):
+        raise InvalidInput(f"profile {kind!r} is not one of hourly, daily, monthly")
+    entries = emeter.daily_profile if kind == "daily" else emeter.monthly_profile
+    out = []
+    for entry in entries:
+        value = entry.channel(channel)
+        out.append({
+            "clock": entry.clock.isoformat(),
+            "capture_time": None if value is None else value.capture_time.isoformat(),
+            "value_m3": None if value is None else str(value.value_m3),
+            "status": _flags(entry.status),
+        })
+    return out
