@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "meterkast"
 # The sans-I/O core: codecs and device models. Adapters (io/, cli) and clock.py live at the edge.
 CORE = [
     "errors.py", "units.py", "randomness.py", "timeutil.py", "jsonable.py",
-    "gasmeter", "mbus", "p1", "sim", "emeter", "dlms",
+    "gasmeter", "mbus", "p1", "sim", "emeter", "dlms", "cosem",
 ]
 FORBIDDEN = {
     "socket", "serial", "asyncio", "logging", "random", "time", "os", "io", "pty", "select",

@@ -1,0 +1,103 @@
+"""dlms-cosem 21.3.2 (MIT, test-only) as the central system against our E-meter over TCP.
+
+Its ``DlmsClient.with_tcp_transport`` (blocking sockets, IEC 62056-47 wrapper) connects to ``P3TcpServer``
+running in a thread's event loop:
+
+* public client 16, no security: it reads the clock and the E-meter equipment identifier. A register such
+  as 1-0:1.8.1 is read-write-denied to it, because DSMR P3 gives the public client no metering data
+  ("it must not be allowed to read metering data", §2.1.1; the register tables have no R in the P column),
+  so the test checks that refusal as dlms-cosem reports it (``DataResultError``);
+* management client 1 with HLS5-GMAC and ciphering: the full association (AARQ with a glo-initiate-request,
+  f(StoC)/f(CtoS)), then the +A rate 1 register and its scaler-unit, and an hourly gas profile with a range
+  descriptor. dlms-cosem protects xDLMS APDUs with general-glo-ciphering (tag DB) rather than the
+  service-specific glo- tags, so the server answers in the form the client used.
+
+dlms-cosem checks that the meter's first invocation counter is above its initial value (0), so the server's
+counter starts at 100 here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+pytest.importorskip("dlms_cosem")
+
+from dlms_cosem import cosem as their_cosem
+from dlms_cosem import enumerations as their_enums
+from dlms_cosem import utils as their_utils
+from dlms_cosem.clients.dlms_client import DataResultError, DlmsClient
+from dlms_cosem.cosem.capture_object import CaptureObject as TheirCaptureObject
+from dlms_cosem.cosem.selective_access import RangeDescriptor as TheirRange
+
+from meterkast.cosem.access import MeterInfo
+from meterkast.dlms import CosemDateTime, InvocationCounter
+from meterkast.emeter import EMeter
+from meterkast.io.p3_server import P3TcpServer
+from tests.cosem.conftest import CS_TITLE, KEYS, METER_TITLE, two_day_meter
+from tests.emeter.conftest import local
+
+HOST = "127.0.0.1"
+Iface = their_enums.CosemInterface
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[EMeter, int]]:
+    meter = two_day_meter()
+    loop = asyncio.new_event_loop()
+    server = P3TcpServer(lambda: meter, MeterInfo(METER_TITLE), KEYS, rng=random.Random(9),
+                         counter=InvocationCounter(100))
+    port = loop.run_until_complete(server.start(HOST, 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield meter, port
+    asyncio.run_coroutine_threadsafe(server.stop(), loop).result(5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def _decoded(raw: bytes) -> object:
+    return their_utils.parse_as_dlms_data(raw)
+
+
+def test_dlms_cosem_public_client_reads_the_clock(served: tuple[EMeter, int]) -> None:
+    meter, port = served
+    client = DlmsClient.with_tcp_transport(HOST, port, client_logical_address=16, server_logical_address=1,
+                                           timeout=5)
+    with client.session() as session:
+        raw = session.get(their_cosem.CosemAttribute(Iface.CLOCK, their_cosem.Obis(0, 0, 1, 0, 0), 2))
+        clock = CosemDateTime.decode(_decoded(raw)).to_datetime()  # type: ignore[arg-type]
+        assert clock == meter.meter_time().replace(microsecond=0)
+        raw = session.get(their_cosem.CosemAttribute(Iface.DATA, their_cosem.Obis(0, 0, 96, 1, 1), 2))
+        assert _decoded(raw) == meter.equipment_id.encode()
+        with pytest.raises(DataResultError, match="READ_WRITE_DENIED"):
+            session.get(their_cosem.CosemAttribute(Iface.REGISTER, their_cosem.Obis(1, 0, 1, 8, 1), 2))
+
+
+def test_dlms_cosem_management_client_reads_a_register_and_a_profile(served: tuple[EMeter, int]) -> None:
+    meter, port = served
+    client = DlmsClient.with_tcp_transport(
+        HOST, port, client_logical_address=1, server_logical_address=1,
+        authentication_method=their_enums.AuthenticationMechanism.HLS_GMAC, encryption_key=KEYS.encryption_key,
+        authentication_key=KEYS.authentication_key, client_system_title=CS_TITLE,
+        client_initial_invocation_counter=7, timeout=5)
+    register = their_cosem.Obis(1, 0, 1, 8, 1)
+    with client.session() as session:
+        value = _decoded(session.get(their_cosem.CosemAttribute(Iface.REGISTER, register, 2)))
+        scaler_unit = _decoded(session.get(their_cosem.CosemAttribute(Iface.REGISTER, register, 3)))
+        assert value == meter.registers.import_kwh()[0] * 1000 and value > 0
+        assert scaler_unit == [0, 30]  # Wh (P3 §6.2)
+        start, end = local(2024, 3, 2, 8), local(2024, 3, 2, 12)
+        clock = TheirCaptureObject(their_cosem.CosemAttribute(Iface.CLOCK, their_cosem.Obis(0, 0, 1, 0, 0), 2))
+        rows = _decoded(session.get(
+            their_cosem.CosemAttribute(Iface.PROFILE_GENERIC, their_cosem.Obis(0, 1, 24, 3, 0), 2),
+            access_descriptor=TheirRange(restricting_object=clock, from_value=start, to_value=end)))
+    expected = meter.hourly_profile(1).entries(start, end)
+    assert isinstance(rows, list) and len(rows) == len(expected) == 5
+    assert [row[2] for row in rows] == [int(e.value_m3 * 1000) for e in expected]
+    assert [CosemDateTime.decode(row[0]).to_datetime() for row in rows] == [e.clock for e in expected]
