@@ -205,12 +205,14 @@ def _open_web(session: LiveSession, port: int) -> tuple[_WebServer, int] | None:
             web = importlib.import_module("meterkast.web.app")
         importlib.import_module("uvicorn")
     except ModuleNotFoundError as exc:
-        log.warning("no web app: %s (install meterkast[web])", exc)
+        log.warning("no web app: %s (reinstall meterkast: starlette and uvicorn are dependencies)", exc)
         return None
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, port))
+        # Listen before the address is announced, so a client that connects at once is queued, not refused.
+        sock.listen(128)
     except OSError as exc:
         sock.close()
         raise LinkError(f"cannot listen on http://{HOST}:{port}: {exc.strerror or exc}; "
