@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -16,7 +17,7 @@ from meterkast import __version__
 from meterkast.errors import MeterkastError
 
 # Each names a module in meterkast.commands with register(subparsers) -> None.
-COMMAND_MODULES: tuple[str, ...] = ("meter", "mbus", "p1", "run")
+COMMAND_MODULES: tuple[str, ...] = ("meter", "mbus", "p1", "run", "cs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +38,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no KeyboardInterrupt
+    # handler; a long-running command must still stop cleanly on SIGINT (``kill -INT``, a test harness).
+    if argv is None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         result: int = args.handler(args)
     except MeterkastError as exc:

@@ -58,7 +58,8 @@ def check_against_document(world: World) -> None:
         else:
             method, template = target
             responses = DOCUMENT["paths"][template][method]["responses"]
-            assert str(seen.status) in responses, f"{method} {template} answered {seen.status}, undocumented"
+            assert str(seen.status) in responses, (
+                f"{method} {template} answered {seen.status}, undocumented: {seen.path!r}")
             conforms(seen.body, responses[str(seen.status)]["content"]["application/json"]["schema"], DOCUMENT,
                      f"{method} {template} {seen.status}")
         if seen.status >= 400:
