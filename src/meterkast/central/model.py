@@ -228,6 +228,8 @@ class AlarmKind(Enum):
     MBUS_FRAUD_ATTEMPT = "M-Bus fraud attempt"  # a broken gas meter seal arrives this way (SYSTEM G11)
     NEW_MBUS_DEVICE = "new M-Bus device"
     MBUS_REPLACE_BATTERY = "M-Bus replace battery"  # event 102 + 10(n-1), the gas battery (SYSTEM G10)
+    # Not a register bit: the CS itself could not reach the E-meter over P3 (SYSTEM C1, "communication loss").
+    P3_COMMUNICATION_LOSS = "P3 communication loss"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
 from meterkast.commands.meter import parse_start
 from meterkast.errors import InvalidInput, LinkError
 from meterkast.io.p1_server import DEFAULT_BACKLOG, InstantPacer, P1Server
+from meterkast.live.cs_link import CsLink, CsOptions, start_cs_link
 from meterkast.live.runner import SNAPSHOT_INTERVAL_S, Runner
 from meterkast.live.session import EVENT_WINDOW, HOUR_WINDOW, LiveSession, P1Faults, World
 from meterkast.live.store import DEFAULT_DATA_DIR, Commit, HourRecord, Store, dump_state, load_state
@@ -67,6 +69,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--snapshot-interval", type=float, default=SNAPSHOT_INTERVAL_S,
                      help=f"real seconds between full snapshots (default {SNAPSHOT_INTERVAL_S:g}; 0 = every hour)")
     run.add_argument("--backlog", type=int, default=DEFAULT_BACKLOG, help="telegrams queued per P1 client")
+    run.add_argument("--cs", action="store_true",
+                     help="also run a central system that reads the E-meter over P3 (docs/cs.md)")
+    run.add_argument("--cs-store", help="with --cs: the CS store URL (default sqlite:///DATA/cs.sqlite)")
+    run.add_argument("--p3-port", type=int, default=4059, help="with --cs: the E-meter's P3 port (default 4059)")
+    run.add_argument("--cs-consent", choices=["none", "standard", "detailed"], default="standard",
+                     help="with --cs: the customer's consent when the CS first enrols the meter (default standard)")
     run.set_defaults(handler=run_command)
 
 
@@ -258,6 +266,7 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
     if main is not None:
         loop.add_signal_handler(signal.SIGTERM, main.cancel)
     web = None
+    cs_link: CsLink | None = None
     try:
         if server is not None and not args.no_p1:
             host, port = await server.start_tcp(HOST, args.p1_port)
@@ -266,28 +275,46 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
             _say(f"P1: tcp://{host}:{port} ({session.port.spec.title}, a telegram every {every:g} simulated s)")
         if server is not None and args.pty:
             _say(f"P1 pty: {server.open_pty()}")
+        cs_link = await _start_cs(args, session) if args.cs else None
         opened = None if args.no_http else _open_web(session, args.http_port)
         if opened is not None:
             web, http_port = opened
             _say(f"web: http://{HOST}:{http_port}/")
+        background = [job for job in (web, cs_link) if job is not None]
         try:
             async with asyncio.TaskGroup() as group:
-                if web is not None:
-                    group.create_task(web.serve())
+                for job in background:
+                    group.create_task(job.serve())
                 try:
                     await runner.run()
                 finally:
-                    if web is not None:
-                        web.stop()
+                    for job in background:
+                        job.stop()
         except ExceptionGroup as group:  # one failure (a store error, a bug): show it as itself
             if len(group.exceptions) == 1:
                 raise group.exceptions[0] from None
             raise
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
-        if server is not None:
-            await server.close(flush_timeout_s=1.0)
+        await _close(cs_link, server)
     return runner
+
+
+async def _close(cs_link: CsLink | None, server: P1Server | None) -> None:
+    if cs_link is not None:
+        await cs_link.close()
+    if server is not None:
+        await server.close(flush_timeout_s=1.0)
+
+
+async def _start_cs(args: argparse.Namespace, session: LiveSession) -> CsLink:
+    """The central system next to the installation (``--cs``; live/cs_link.py, docs/cs.md)."""
+    options = CsOptions.in_data_dir(args.data, store_url=args.cs_store, p3_port=args.p3_port,
+                                    consent=ConsentLevel(args.cs_consent))
+    link = await start_cs_link(session, options)
+    _say(f"CS: reads the E-meter over P3 at {link.p3_address} (consent {args.cs_consent} at enrolment); "
+         f"store {link.store_display}")
+    return link
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -142,6 +142,7 @@ class LiveSession:
         self.port = P1Port(world.installation, world.p1_version)  # the telegram grid
         self.p1_port: int | None = None  # where P1 listens; set by whoever opens it
         self.wake: Callable[[], None] = lambda: None  # the runner's: something changed, look again
+        self.cs_status_source: Callable[[], JSON] | None = None  # set by live.cs_link (``run --cs``)
         self._seq = last_seq
         self._command_seq = last_command
         self._telegram_seq = 0
@@ -403,6 +404,11 @@ class LiveSession:
 
     def hour_records(self) -> list[HourRecord]:
         return list(self._hours)
+
+    def cs_status(self) -> JSON:
+        """The central system next to this installation (``meterkast run --cs``; docs/cs.md), or
+        ``{"enabled": false}`` when none runs."""
+        return {"enabled": False} if self.cs_status_source is None else self.cs_status_source()
 
     # -- Control: acting --------------------------------------------------------------------------------
 
