@@ -4,7 +4,9 @@ The gas meter (LCD frames, button, seal, valve refusal, battery) is ``meterkast.
 itself, so the dashboard's LCD and button are tested against the model's real behaviour. The E-meter side
 is a stand-in: hourly/daily/monthly profiles filed from the meter's hourly values, a DSMR 4.2 style P1
 telegram every 10 simulated seconds with a real CRC-16/ARC (``meterkast.p1.crc``), and the ground truth
-per hour from the register's ``true_m3``. The live session (``meterkast.live.session``) is the real one.
+per hour from the register's ``true_m3``. The central system is a stand-in too (``FakeCentralSystem``): a
+round per filed hour, reads or refusals by consent as ``central.rules.REQUIRED_CONSENT`` says, and a fraud
+alarm for a broken seal. The live session (``meterkast.live.session``) is the real one.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from meterkast.central.model import ConsentLevel
+from meterkast.central.rules import REQUIRED_CONSENT, consent_allows
 from meterkast.clock import SimClock
-from meterkast.errors import InvalidInput
+from meterkast.emeter.profiles import PeriodType
+from meterkast.errors import CommandRefused, InvalidInput
 from meterkast.gasmeter import commands as cmd
 from meterkast.gasmeter.battery import CAPACITY_NAH
 from meterkast.gasmeter.events import Event, HourlyValueStored, ReadingChanged, ValveAction
@@ -38,6 +43,69 @@ HOUSEHOLD_TEMP_C = Decimal(12)
 TELEGRAM_EVERY = timedelta(seconds=10)
 FAULTS = {"p2_no_reply", "p2_flip_bit", "p2_wrong_key", "p1_crc_error", "p1_truncate"}
 QUIET = (ReadingChanged, HourlyValueStored)  # every hour and every litre: too many for an event list
+CONNECTION = "871687140012345678"
+
+
+class FakeCentralSystem:
+    """What ``meterkast run --cs`` shows, in the shape of ``live.cs_link.CsLink.status()``, without P3."""
+
+    def __init__(self, start: datetime, consent: ConsentLevel) -> None:
+        self.history: list[tuple[datetime, ConsentLevel]] = [(start, consent)]
+        self.reads: list[JSON] = []
+        self.refused: dict[tuple[PeriodType, ConsentLevel], JSON] = {}
+        self.alarms: list[JSON] = []
+        self.stats = {"contacts": 0, "failures": 0, "profile_reads": 0, "rows_stored": 0, "refusals": 0}
+        self.now = start
+
+    def level_at(self, moment: datetime) -> ConsentLevel:
+        return [level for since, level in self.history if since <= moment][-1]
+
+    def round(self, now: datetime, filed: dict[PeriodType, JSON | None], seal_broken: bool) -> None:
+        """One contact at ``now``: read what was filed if consent allows it then and now, refuse the rest."""
+        self.now = now
+        self.stats["contacts"] += 1
+        level = self.level_at(now)
+        for period, entry in filed.items():
+            if not consent_allows(level, period):
+                self.stats["refusals"] += 1
+                key = (period, level)
+                refusal = self.refused.pop(key, None) or {
+                    "connection": CONNECTION, "emeter": E_METER_ID, "period_type": period.value,
+                    "consent": level.value, "required": REQUIRED_CONSENT[period].value, "first_at": now.isoformat(),
+                    "times": 0}
+                self.refused[key] = refusal | {"last_at": now.isoformat(), "times": refusal["times"] + 1}
+            elif entry is not None and consent_allows(self.level_at(datetime.fromisoformat(entry["clock"])), period):
+                self.stats["profile_reads"] += 1
+                self.stats["rows_stored"] += 1
+                self.reads.append({"at": now.isoformat(), "emeter": E_METER_ID, "connection": CONNECTION,
+                                   "period_type": period.value, "channel": 1, "gas_meter": METER_NUMBER,
+                                   "first": entry["clock"], "last": entry["clock"], "planned": 1, "stored": 1,
+                                   "repeated": 0, "unavailable": 0})
+        if seal_broken and not self.alarms:
+            self.alarms.append({"id": 1, "emeter": E_METER_ID, "channel": 1, "kind": "M-Bus fraud attempt",
+                                "raised_at": now.isoformat(), "acknowledged_at": None})
+
+    def set_consent(self, level: ConsentLevel, now: datetime) -> JSON:
+        if now < self.history[-1][0]:
+            raise InvalidInput("the consent history is append-only")
+        self.history.append((now, level))
+        return {"connection": CONNECTION, "level": level.value, "valid_from": now.isoformat()}
+
+    def status(self, now: datetime) -> JSON:
+        return {
+            "enabled": True, "p3": "tcp://127.0.0.1:4059", "store": "memory", "emeter": E_METER_ID,
+            "connection": CONNECTION, "consent": self.level_at(now).value,
+            "consent_history": [{"level": level.value, "valid_from": since.isoformat()}
+                                for since, level in self.history],
+            "now": self.now.isoformat(), "next_round": (self.now + timedelta(hours=1)).isoformat(),
+            "stats": dict(self.stats),
+            "last_reads": list(reversed(self.reads[-20:])),
+            "refused": list(reversed(self.refused.values())),
+            "refused_total": self.stats["refusals"],
+            "open_alarms": list(self.alarms),
+            "p3_server": {"connections": self.stats["contacts"], "apdus": 0, "replies": 0},
+            "last_filing_error": None,
+        }
 
 
 def tst(moment: datetime) -> str:
@@ -47,7 +115,10 @@ def tst(moment: datetime) -> str:
 
 
 class FakeControl:
-    def __init__(self, start: datetime = T0, speed: float = 1.0, seed: int = 7) -> None:
+    def __init__(self, start: datetime = T0, speed: float = 1.0, seed: int = 7,
+                 cs: ConsentLevel | None = ConsentLevel.STANDARD) -> None:
+        """``cs``: the consent the stand-in CS starts with; None: no CS (``meterkast run`` without --cs)."""
+        self.cs = None if cs is None else FakeCentralSystem(start, cs)
         self.clock = SimClock(start, speed=speed)
         self.max_speed = False
         self.rng = random.Random(seed)
@@ -125,6 +196,20 @@ class FakeControl:
     def truth(self, hours: int = 48) -> list[JSON]:
         self._advance()
         return self._truth[-hours:]
+
+    def cs_status(self) -> JSON:
+        now = self._advance()
+        return {"enabled": False} if self.cs is None else self.cs.status(now)
+
+    def set_consent(self, level: str) -> JSON:
+        self.calls.append(("set_consent", (level,)))
+        try:
+            consent = ConsentLevel(level)
+        except ValueError:
+            raise InvalidInput(f"consent level {level!r} is not none, standard or detailed") from None
+        if self.cs is None:
+            raise CommandRefused("no central system runs; start it with meterkast run --cs")
+        return self.cs.set_consent(consent, self._advance())
 
     # -- acting ----------------------------------------------------------------------------------------
     def press_button(self, hold_s: float) -> JSON:
@@ -220,10 +305,16 @@ class FakeControl:
         entry = {"clock": hour.isoformat(), "capture_time": hour.isoformat(), "value_m3": index, "status": []}
         self._profiles["hourly"] = [*self._profiles["hourly"], entry][-240:]
         local = hour.astimezone(ZONE)
+        filed: dict[PeriodType, JSON | None] = {PeriodType.MONTHLY: None, PeriodType.DAILY: None,
+                                                PeriodType.INTERVAL: entry}
         if local.hour == 0:
             self._profiles["daily"] = [*self._profiles["daily"], entry][-40:]
+            filed[PeriodType.DAILY] = entry
             if local.day == 1:
                 self._profiles["monthly"] = [*self._profiles["monthly"], entry][-13:]
+                filed[PeriodType.MONTHLY] = entry
+        if self.cs is not None:
+            self.cs.round(hour, filed, self.meter.seal_broken)
         self._truth.append({"hour": (hour - timedelta(hours=1)).isoformat(),
                             "consumed_m3": str(true_now - self._true_at_hour), "index_m3": index,
                             "p1_value_m3": index if p1_ok else None})

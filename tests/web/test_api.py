@@ -11,7 +11,18 @@ from starlette.testclient import TestClient
 
 from meterkast.errors import ClockError, CommandRefused, InvalidInput, PortDisabled
 from meterkast.p1.crc import crc16, parse_crc
-from meterkast.web.api import EVENT, PROFILE_ENTRY, ROUTES, STATE, TELEGRAM, TRUTH_HOUR, arr
+from meterkast.web.api import (
+    CONSENT,
+    CS_RUNNING,
+    CS_STATUS,
+    EVENT,
+    PROFILE_ENTRY,
+    ROUTES,
+    STATE,
+    TELEGRAM,
+    TRUTH_HOUR,
+    arr,
+)
 from meterkast.web.app import STATIC, create_app
 from meterkast.web.schema import check
 from tests.web.fake_control import FakeControl
@@ -225,6 +236,49 @@ def test_speed_gas_temperature_and_battery_reach_the_control(client: TestClient,
     assert client.post("/api/meter/gas-temperature", json={"celsius": None}).status_code == 200
     assert client.post("/api/meter/battery/drain", json={"fraction": 0.5}).status_code == 200
     assert state(client)["gas_meter"]["battery"]["fraction"] < 0.51
+
+
+def cs(client: TestClient) -> dict[str, Any]:
+    response = client.get("/api/cs")
+    assert response.status_code == 200
+    return check(response.json(), CS_RUNNING, "cs")  # type: ignore[no-any-return]
+
+
+def test_the_cs_shows_what_it_read_and_what_consent_refused(client: TestClient, fake: FakeControl) -> None:
+    client.post("/api/clock/jump", json={"seconds": 2 * 86400})
+    before = cs(client)
+    assert before["enabled"] is True and before["consent"] == "standard"
+    assert {r["period_type"] for r in before["refused"]} == {"daily", "interval"}  # SYSTEM C2: detailed only
+    assert all(r["consent"] == "standard" and r["required"] == "detailed" for r in before["refused"])
+    assert before["last_reads"] == [] and before["stats"]["rows_stored"] == 0
+
+    changed = client.post("/api/cs/consent", json={"level": "detailed"})
+    assert changed.status_code == 200
+    assert check(changed.json(), CONSENT, "consent")["level"] == "detailed"
+    assert fake.calls[-1] == ("set_consent", ("detailed",))
+    client.post("/api/clock/jump", json={"seconds": 3 * 3600})
+    after = cs(client)
+    assert after["consent"] == "detailed"
+    assert [c["level"] for c in after["consent_history"]] == ["standard", "detailed"]
+    assert [r["period_type"] for r in after["last_reads"]] == ["interval"] * 3  # newest first
+    assert after["stats"]["rows_stored"] == 3
+    assert after["refused"] == before["refused"]  # nothing refused since
+
+
+def test_a_consent_outside_the_three_levels_is_400(client: TestClient) -> None:
+    for body, field in (({"level": "full"}, "body.level"), ({}, "'level'"), ({"level": "none", "x": 1}, "x")):
+        response = client.post("/api/cs/consent", json=body)
+        assert response.status_code == 400, body
+        assert field in response.json()["message"]
+
+
+def test_without_a_cs_the_panel_is_disabled_and_consent_is_409() -> None:
+    with TestClient(create_app(FakeControl(cs=None))) as client:
+        response = client.get("/api/cs")
+        assert check(response.json(), CS_STATUS, "cs") == {"enabled": False}
+        refused = client.post("/api/cs/consent", json={"level": "detailed"})
+        assert refused.status_code == 409
+        assert "meterkast run --cs" in refused.json()["message"]
 
 
 def test_the_page_and_its_assets_are_served_locally(client: TestClient) -> None:

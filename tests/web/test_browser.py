@@ -6,8 +6,10 @@ subprocess, web app on an ephemeral port, the real LiveSession). Chromium clicks
 reads the reading off the LCD's lit segments (decoded here with this test's own segment table, so the
 drawing itself is checked, not a text attribute), holds the button for test mode and reads the legal
 firmware version, steps test mode, breaks the seal and sees the triangle and the event, sees the valve
-refusal and the P1 CRC. The ``meterkast run`` pass saves the screenshot the docs show
-(``docs/img/dashboard.png``).
+refusal and the P1 CRC. Before that, the central system panel (issue 6): the reads the consent in force
+refuses are listed, the consent selector switches to detailed, and at 1 h/s the CS's next rounds read the
+hourly values. The ``meterkast run`` pass runs the real CS (``--cs --cs-consent none``: every profile
+refused at first) and saves the screenshot the docs show (``docs/img/dashboard.png``).
 
 Without chromium (or Playwright) the test is skipped with the reason, unless MEETERKAST_REQUIRE_BROWSER
 is set: then a missing browser is a failure (CI sets it after ``.ci/install-browser``).
@@ -163,11 +165,11 @@ def answers(url: str, process: subprocess.Popen[str], timeout_s: float = 30) -> 
 
 
 @contextmanager
-def meterkast_run(data: Path) -> Iterator[str]:
+def meterkast_run(data: Path, *extra: str) -> Iterator[str]:
     """The README's run command (``meterkast run``) in a subprocess, its web app on a free port."""
     command = [
         sys.executable, "-m", "meterkast.cli", "run", "--fresh", "--data", str(data), "--no-p1",
-        "--http-port", "0", "--speed", "1", "--start", RUN_START, "--seed", "1",
+        "--http-port", "0", "--speed", "1", "--start", RUN_START, "--seed", "1", *extra,
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=data.parent)
     lines: queue.Queue[str] = queue.Queue()
@@ -198,16 +200,52 @@ def meterkast_run(data: Path) -> Iterator[str]:
 
 
 def test_the_dashboard_drives_the_meter_model_in_a_real_browser(page: Page, tmp_path: Path) -> None:
-    with serve(create_app(FakeControl())) as base:
-        drive(page, base, tmp_path / "fake-dashboard.png")
+    with serve(create_app(FakeControl())) as base:  # its stand-in CS starts with the legal default, standard
+        drive(page, base, tmp_path / "fake-dashboard.png", refused_first={"daily", "hourly"})
 
 
 def test_meterkast_run_serves_the_dashboard_to_a_real_browser(page: Page, tmp_path: Path) -> None:
-    with meterkast_run(tmp_path / "data") as base:
-        drive(page, base, SCREENSHOT)
+    with meterkast_run(tmp_path / "data", "--cs", "--cs-consent", "none", "--p3-port", "0") as base:
+        drive(page, base, SCREENSHOT, refused_first={"monthly", "daily", "hourly"})
 
 
-def drive(page: Page, base: str, screenshot: Path) -> None:
+def table_column(page: Page, table: str, column: int) -> list[str]:
+    return page.eval_on_selector_all(  # type: ignore[no-any-return]
+        f"#{table} tbody tr", f"rows => rows.map(r => r.cells[{column}]?.textContent ?? '')"
+    )
+
+
+def api_cs(base: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{base}/api/cs", timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def check_cs_panel(page: Page, base: str, refused_first: set[str]) -> None:
+    """Issue 6: the panel lists what consent refused; after a switch to detailed the CS reads hourly values."""
+    eventually(lambda: page.text_content("#cs-state") == "running", "the CS panel: running", page)
+    refused = eventually(lambda: (names := set(table_column(page, "cs-refused", 0))) >= refused_first and names,
+                         f"refusals for {sorted(refused_first)}", page)
+    first = api_cs(base)["consent"]
+    assert refused <= refused_first and page.text_content("#cs-consent") == first
+    assert "active" in (page.get_attribute(f"[data-consent='{first}']", "class") or "")
+    assert not any("hourly" in cell for cell in table_column(page, "cs-reads", 1))  # nothing hourly read
+
+    page.click("[data-consent='detailed']")
+    eventually(lambda: page.text_content("#cs-consent") == "detailed", "consent detailed in force", page)
+    valid_from = api_cs(base)["consent_history"][-1]["valid_from"]
+    page.click("[data-speed='3600']")  # 1 h/s: the CS's hourly rounds (xx:15) come within seconds
+    eventually(lambda: any(profile.startswith("hourly") and int(rows.split()[0]) >= 1 for profile, rows in
+                           zip(table_column(page, "cs-reads", 1), table_column(page, "cs-reads", 3), strict=True)),
+               "hourly values read by the CS", page, timeout_s=15)
+    page.click("[data-speed='1']")
+    status = api_cs(base)
+    hourly = [r for r in status["last_reads"] if r["period_type"] == "interval"]
+    assert hourly and all(r["first"] >= valid_from for r in hourly)  # consent does not reach back (SYSTEM C2)
+    assert status["stats"]["rows_stored"] >= 1
+    assert set(table_column(page, "cs-refused", 0)) >= refused_first  # the refusals stay listed, with counts
+
+
+def drive(page: Page, base: str, screenshot: Path, *, refused_first: set[str]) -> None:
     """Issue 5's browser scenario against the dashboard at ``base``; saves a screenshot at the end."""
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
@@ -222,6 +260,9 @@ def drive(page: Page, base: str, screenshot: Path) -> None:
     # A week of history, so the profiles, the ground truth and the P1 stream have something to show.
     page.click("[data-jump='604800']")
     eventually(lambda: page.locator("#profile-table tbody tr").count() >= 7 * 24 - 2, "a week of hourly entries", page)
+
+    # The central system: refused for consent, then consent given, then read (issue 6).
+    check_cs_panel(page, base, refused_first)
 
     # Click: the reading (SYSTEM G7), decoded from the drawn segments.
     page.click("#red-button")

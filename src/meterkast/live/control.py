@@ -50,6 +50,14 @@ class Control(Protocol):
         "p1_value_m3" (what the P1 stream showed for that hour, or None)}."""
         ...
 
+    def cs_status(self) -> JSON:
+        """The central system next to the installation (``meterkast run --cs``; docs/cs.md): ``{"enabled":
+        False}`` when none runs, else ``enabled``, ``p3``, ``store``, ``emeter``, ``connection``, ``consent``
+        (in force now), ``consent_history`` [{"level", "valid_from"}], ``p3_server`` and the CS's own
+        ``status()``: ``stats`` (``rows_stored`` among them), ``last_reads`` and ``refused`` (newest first),
+        ``refused_total``, ``open_alarms``, ``next_round``, ``meters``, ``last_filing_error``."""
+        ...
+
     # -- acting ----------------------------------------------------------------------------------------
     def press_button(self, hold_s: float) -> JSON:
         """A press of the red button held ``hold_s`` seconds (> 10 s = long press, test mode)."""
@@ -82,4 +90,10 @@ class Control(Protocol):
     def inject_fault(self, kind: str, value: float | bool = True) -> JSON:
         """Faults by name: ``p2_no_reply``, ``p2_flip_bit`` (probabilities), ``p2_wrong_key`` (bool),
         ``p1_crc_error``, ``p1_truncate`` (probabilities per telegram). ``value`` 0/False clears it."""
+        ...
+
+    def set_consent(self, level: str) -> JSON:
+        """The customer's new consent for the CS (``none``, ``standard``, ``detailed``; SYSTEM C2), in force
+        from now on, never backdated; returns {"connection", "level", "valid_from"}. ``InvalidInput`` for
+        another level, ``CommandRefused`` when no central system runs."""
         ...

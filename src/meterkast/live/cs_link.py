@@ -167,6 +167,8 @@ class CsLink:
         }
 
     async def close(self) -> None:
+        if self.session.cs is self:  # the dashboard no longer asks a closed store
+            self.session.cs = None
         await self.server.stop()
         self.store.close()
 
@@ -218,7 +220,7 @@ async def start_cs_link(session: LiveSession, options: CsOptions) -> CsLink:
         store.close()
         raise
     link = CsLink(session, store=store, server=server, cs=cs, entry=entry, store_url=options.store_url)
-    session.cs_status_source = link.status
+    session.cs = link
     return link
 
 

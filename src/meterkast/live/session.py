@@ -28,8 +28,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
 from meterkast.emeter.amr import AmrStatus
 from meterkast.emeter.emeter import EMeter
@@ -120,6 +121,14 @@ class SetP1Fault:
 Command = Instruct | SetGasTemperature | SetP1Fault
 
 
+class CentralSystemLink(Protocol):
+    """The central system next to the installation, as the session sees it (``live.cs_link.CsLink``)."""
+
+    def status(self) -> JSON: ...
+
+    def set_consent(self, level: ConsentLevel) -> JSON: ...
+
+
 # -- the session -------------------------------------------------------------------------------------------
 
 
@@ -142,7 +151,7 @@ class LiveSession:
         self.port = P1Port(world.installation, world.p1_version)  # the telegram grid
         self.p1_port: int | None = None  # where P1 listens; set by whoever opens it
         self.wake: Callable[[], None] = lambda: None  # the runner's: something changed, look again
-        self.cs_status_source: Callable[[], JSON] | None = None  # set by live.cs_link (``run --cs``)
+        self.cs: CentralSystemLink | None = None  # set by live.cs_link (``run --cs``)
         self._seq = last_seq
         self._command_seq = last_command
         self._telegram_seq = 0
@@ -408,7 +417,7 @@ class LiveSession:
     def cs_status(self) -> JSON:
         """The central system next to this installation (``meterkast run --cs``; docs/cs.md), or
         ``{"enabled": false}`` when none runs."""
-        return {"enabled": False} if self.cs_status_source is None else self.cs_status_source()
+        return {"enabled": False} if self.cs is None else self.cs.status()
 
     # -- Control: acting --------------------------------------------------------------------------------
 
@@ -483,6 +492,18 @@ class LiveSession:
             command = Instruct(SetP2Fault(kind.removeprefix("p2_"), float(value)))
         self._execute(command)
         return {"kind": kind, "value": value, "at": self.now.isoformat()}
+
+    def set_consent(self, level: str) -> JSON:
+        """The customer's new consent for the CS, from now on (SYSTEM C2). Not a command of the installation:
+        the CS store keeps it, so a restarted run knows it without a replay."""
+        try:
+            consent = ConsentLevel(level)
+        except ValueError:
+            known = ", ".join(c.value for c in ConsentLevel)
+            raise InvalidInput(f"consent level {level!r} is not one of {known}") from None
+        if self.cs is None:
+            raise CommandRefused("no central system runs next to this installation; start it with meterkast run --cs")
+        return self.cs.set_consent(consent)
 
     def _result(self, events: Sequence[EventRecord]) -> JSON:
         meter = self.installation.gas_meter

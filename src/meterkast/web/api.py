@@ -8,7 +8,10 @@ Rules this module keeps:
   refused with ``InvalidInput`` (HTTP 400) before the Control sees them; the Control keeps the rules of
   the installation itself, and its ``InvalidInput``/``CommandRefused`` pass through (400/409);
 - the valve route answers 409 with the meter's refusal: the meter always refuses (SYSTEM G12), and
-  that refusal must be visible, so it is never dressed up as a success.
+  that refusal must be visible, so it is never dressed up as a success;
+- ``/api/cs`` shows the central system next to the installation (``meterkast run --cs``, docs/cs.md):
+  what it read and what it refused to read for want of consent (SYSTEM C2); without ``--cs`` it answers
+  ``{"enabled": false}``, and a consent change answers 409.
 """
 
 from __future__ import annotations
@@ -120,6 +123,57 @@ VALVE_REFUSAL = obj(
     {**ERROR["properties"], "refusal": {"type": "object", "description": "what the Control returned"}},
     ["error", "message", "refusal"],
 )
+
+CONSENT_LEVELS = ["none", "standard", "detailed"]  # SYSTEM C2, central.model.ConsentLevel
+CONSENT_LEVEL = {"type": "string", "enum": CONSENT_LEVELS}
+CS_READ = obj(
+    {"at": ISO, "emeter": text(), "connection": text("EAN"),
+     "period_type": text("monthly, daily or interval (hourly)"), "channel": {"type": "integer"},
+     "gas_meter": text(), "first": ISO, "last": ISO, "planned": {"type": "integer"},
+     "stored": {"type": "integer", "description": "rows new to the store"}, "repeated": {"type": "integer"},
+     "unavailable": {"type": "integer", "description": "planned instants the meter had no value for"}},
+    ["at", "period_type", "channel", "first", "last", "planned", "stored", "repeated", "unavailable"],
+)
+CS_REFUSAL = obj(
+    {"connection": text("EAN"), "emeter": text(), "period_type": text(), "consent": CONSENT_LEVEL,
+     "required": CONSENT_LEVEL, "first_at": ISO, "last_at": ISO,
+     "times": {"type": "integer", "description": "rounds in a row this read was refused"}},
+    ["period_type", "consent", "required", "first_at", "last_at", "times"],
+)
+CS_ALARM = obj(
+    {"id": {"type": "integer"}, "emeter": text(), "channel": maybe({"type": "integer"}), "kind": text(),
+     "raised_at": ISO, "acknowledged_at": maybe(ISO)},
+    ["id", "emeter", "channel", "kind", "raised_at", "acknowledged_at"],
+)
+CS_STATS = obj(
+    {name: {"type": "integer"} for name in ("steps", "rounds", "contacts", "failures", "profile_reads",
+                                            "rows_stored", "rows_repeated", "unavailable", "refusals",
+                                            "alarms_raised", "alarms_closed", "filing_errors")},
+    ["contacts", "failures", "profile_reads", "rows_stored", "refusals"],
+)
+CS_PROPERTIES: JSON = {
+    "enabled": {"type": "boolean", "description": "false: no central system runs (start with meterkast run --cs)"},
+    "p3": text("where the CS reads the E-meter, tcp://host:port"),
+    "store": text("the CS store (password redacted)"),
+    "emeter": text(), "connection": text("EAN"),
+    "consent": {**CONSENT_LEVEL, "description": "the consent in force now (SYSTEM C2)"},
+    "consent_history": arr(obj({"level": CONSENT_LEVEL, "valid_from": ISO}, ["level", "valid_from"])),
+    "now": maybe(ISO), "next_round": ISO,
+    "stats": CS_STATS,
+    "last_reads": {**arr(CS_READ), "description": "profile reads, newest first"},
+    "refused": {**arr(CS_REFUSAL), "description": "reads refused for want of consent, newest first"},
+    "refused_total": {"type": "integer"},
+    "open_alarms": arr(CS_ALARM),
+    "meters": arr(ANY_OBJECT),
+    "p3_server": obj({"connections": {"type": "integer"}, "apdus": {"type": "integer"},
+                      "replies": {"type": "integer"}}),
+    "last_filing_error": maybe(text("what the store refused of the meter's answer, last time")),
+}
+CS_STATUS = obj(CS_PROPERTIES, ["enabled"])  # without --cs: {"enabled": false} and nothing else
+CS_RUNNING = obj(CS_PROPERTIES, ["enabled", "p3", "emeter", "connection", "consent", "consent_history", "stats",
+                                 "last_reads", "refused", "refused_total", "open_alarms"])
+CONSENT = obj({"connection": text("EAN"), "level": CONSENT_LEVEL, "valid_from": ISO},
+              ["connection", "level", "valid_from"])
 
 FAULTS = ["p2_no_reply", "p2_flip_bit", "p2_wrong_key", "p1_crc_error", "p1_truncate"]
 PROFILE_KINDS = ["hourly", "daily", "monthly"]
@@ -277,5 +331,18 @@ ROUTES: tuple[Operation, ...] = (
             Param("value", {"type": ["number", "boolean"], "minimum": 0, "maximum": 1},
                   "probability per exchange or telegram, or on/off", required=False, default=True),
         ),
+    ),
+    Operation(
+        "GET", "/api/cs", "getCentralSystem", "central system",
+        "The central system reading the E-meter over P3 (meterkast run --cs): consent in force, last reads, "
+        "rows stored, reads refused for want of consent, open alarms; {\"enabled\": false} without --cs",
+        lambda c, a: c.cs_status(), CS_STATUS,
+    ),
+    Operation(
+        "POST", "/api/cs/consent", "setConsent", "central system",
+        "The customer's new consent, in force from now on, never backdated (SYSTEM C2); 409 without --cs",
+        lambda c, a: c.set_consent(a["level"]), CONSENT,
+        body=(Param("level", CONSENT_LEVEL, "none: no consumption data; standard: monthly; "
+                    "detailed: daily and hourly too"),),
     ),
 )

@@ -63,7 +63,9 @@ def openapi_document(server_url: str = "/") -> JSON:
             "description": (
                 "Drive a simulated Dutch meter cupboard: the Itron gas meter (button, seal, valve, battery, "
                 "gas temperature), the clock, and faults on P2 and P1; read the E-meter's gas profiles, "
-                "events, the P1 telegram stream and the ground truth. Decimal values are strings."
+                "events, the P1 telegram stream and the ground truth; with meterkast run --cs, see what the central "
+                "system read over P3 and what it refused for want of consent, and change the consent. "
+                "Decimal values are strings."
             ),
         },
         "servers": [{"url": server_url}],

@@ -596,6 +596,84 @@ function setupControls() {
   }));
 }
 
+// -- the central system (meterkast run --cs): what it read, what consent made it refuse (SYSTEM C2) ------
+const PROFILE_NAMES = { interval: "hourly", daily: "daily", monthly: "monthly" };
+const profileName = (type) => PROFILE_NAMES[type] ?? type;
+
+function emptyRow(columns, text) {
+  return el("tr", {}, el("td", { class: "empty", colspan: columns }, text));
+}
+
+function readEntries(read) {
+  const format = read.period_type === "monthly" ? monthFormat : read.period_type === "daily" ? dayFormat : shortFormat;
+  const first = when(read.first, format);
+  return read.first === read.last ? first : `${first} … ${when(read.last, format)} (${read.planned})`;
+}
+
+function renderCs(cs) {
+  const chip = $("#cs-state");
+  chip.textContent = cs.enabled ? "running" : "off";
+  chip.className = `chip ${cs.enabled ? "chip-ok" : ""}`;
+  $("#cs-off").hidden = !!cs.enabled;
+  $("#cs-on").hidden = !cs.enabled;
+  $("#cs-where").textContent = cs.enabled ? `reads ${cs.emeter ?? "the E-meter"} at ${cs.p3 ?? "—"}` : "";
+  if (!cs.enabled) return;
+  const consent = $("#cs-consent");
+  consent.textContent = cs.consent ?? "—";
+  consent.className = `chip ${cs.consent === "none" ? "chip-bad" : "chip-ok"}`;
+  $$("#consents [data-consent]").forEach((b) => b.classList.toggle("active", b.dataset.consent === cs.consent));
+  $("#cs-history").textContent = (cs.consent_history || [])
+    .map((c) => `${c.level} from ${when(c.valid_from)}`).join(" → ");
+  const stats = cs.stats || {};
+  facts($("#cs-facts"), [
+    ["connection (EAN)", cs.connection ?? "—", "mono"],
+    ["contacts", `${stats.contacts ?? 0}${stats.failures ? ` · ${stats.failures} failed` : ""}`, stats.failures ? "bad" : ""],
+    ["rows stored", String(stats.rows_stored ?? 0), "mono"],
+    ["refused for consent", String(cs.refused_total ?? 0), cs.refused_total ? "bad" : ""],
+    ["open alarms", String((cs.open_alarms || []).length), (cs.open_alarms || []).length ? "bad" : ""],
+    ["next round", when(cs.next_round)],
+  ]);
+  const reads = cs.last_reads || [];
+  $("#cs-reads-count").textContent = reads.length ? `newest ${reads.length}` : "";
+  $("#cs-reads tbody").replaceChildren(...(reads.length ? reads.map((r) => el("tr", {},
+    el("td", {}, when(r.at, stampFormat)),
+    el("td", {}, `${profileName(r.period_type)} · ch ${r.channel}`),
+    el("td", { class: "mono" }, readEntries(r)),
+    el("td", { class: "num mono" }, `${r.stored}${r.repeated ? ` (+${r.repeated} again)` : ""}${r.unavailable ? ` · ${r.unavailable} without value` : ""}`),
+  )) : [emptyRow(4, cs.consent === "none" ? "nothing: no consent for consumption data" : "nothing read yet")]));
+  const refused = cs.refused || [];
+  $("#cs-refused-count").textContent = refused.length ? `${cs.refused_total} refused reads` : "";
+  $("#cs-refused tbody").replaceChildren(...(refused.length ? refused.map((r) => el("tr", { title: `from ${when(r.first_at)}` },
+    el("td", { class: "kind" }, profileName(r.period_type)),
+    el("td", {}, r.consent),
+    el("td", {}, r.required),
+    el("td", { class: "num mono" }, r.times),
+    el("td", {}, when(r.last_at)),
+  )) : [emptyRow(5, "nothing refused")]));
+  const alarms = cs.open_alarms || [];
+  $("#cs-alarms-count").textContent = alarms.length ? String(alarms.length) : "";
+  $("#cs-alarms tbody").replaceChildren(...(alarms.length ? alarms.map((a) => el("tr", {},
+    el("td", {}, when(a.raised_at)),
+    el("td", { class: "mono" }, a.channel === 0 ? "E-meter" : `M-Bus ${a.channel}`),
+    el("td", { class: "kind" }, `${a.kind}${a.acknowledged_at ? " (acknowledged)" : ""}`),
+  )) : [emptyRow(3, "none")]));
+}
+
+async function refreshCs() {
+  const result = await api("GET", "/api/cs");
+  if (result.ok) renderCs(result.data);
+}
+
+function setupCs() {
+  $$("#consents [data-consent]").forEach((b) => b.addEventListener("click", async () => {
+    const level = b.dataset.consent;
+    const result = await api("POST", "/api/cs/consent", { level });
+    if (result.ok) toast(`consent ${level} from ${when(result.data.valid_from, timeFormat)}`);
+    else toast(result.data?.message || `consent: HTTP ${result.status}`, result.status === 409 ? "refused" : "error");
+    await refreshCs();
+  }));
+}
+
 // -- polling --------------------------------------------------------------------------------------------
 let lastSlow = 0;
 
@@ -620,7 +698,7 @@ async function refresh() {
 
 async function loop() {
   await refresh();
-  await Promise.all([refreshTelegrams(), refreshEvents()]);
+  await Promise.all([refreshTelegrams(), refreshEvents(), refreshCs()]);
   if (Date.now() - lastSlow > SLOW_POLL_MS) {
     lastSlow = Date.now();
     await Promise.all([refreshProfile(), refreshTruth()]);
@@ -631,4 +709,5 @@ async function loop() {
 buildLcd();
 setupButton();
 setupControls();
+setupCs();
 loop();
