@@ -13,8 +13,8 @@ from meterkast.central.store import Store
 from meterkast.central.store_sql import SqlStore, open_store
 from meterkast.central.store_sql_db import Database, PostgresDatabase, SqliteDatabase, open_database
 from meterkast.errors import InvalidInput, LinkError, MeterkastError
-from tests.central.conftest import Connect
 from tests.central.helpers import CONN, DAY, HOUR, T0, hourly, install
+from tests.pg import Connect
 
 
 def test_sqlstore_implements_the_store_protocol() -> None:

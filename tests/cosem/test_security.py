@@ -99,14 +99,14 @@ def test_a_counter_that_skips_ahead_is_out_of_sequence_too(server) -> None:  # t
 def test_forged_or_plain_apdus_in_the_management_association_are_refused(server) -> None:  # type: ignore[no-untyped-def]
     session = management_session(server, counter=10)
     association = session.link.association
-    forged = cipher_apdu(GetRequestNormal(IMPORT_T1).encode(), system_title=CS_TITLE, invocation_counter=12,
+    forged = cipher_apdu(GetRequestNormal(IMPORT_T1).encode(), system_title=CS_TITLE, invocation_counter=13,
                          keys=WRONG_KEYS)
     for attempt in (forged.encode(), GetRequestNormal(IMPORT_T1).encode()):
         output = association.receive(1, attempt)
         assert decode_apdu(output.reply) == ExceptionResponse(StateError.SERVICE_NOT_ALLOWED,
                                                               ServiceError.DECIPHERING_ERROR)
         assert isinstance(output.events[0], ApduRefused) and isinstance(output.events[0].error, AuthenticationError)
-    assert association.state is ServerState.ASSOCIATED  # the guard did not move: counter 12 still works
+    assert association.state is ServerState.ASSOCIATED  # guard unmoved: AARQ 10, f(StoC) 11, HLS 12; 13 works
     assert not isinstance(session.run(session.client.get(IMPORT_T1)), DataAccessResult)
 
 

@@ -192,10 +192,10 @@ def test_mbus_client_methods_go_to_the_shell() -> None:
 def test_counters_move_by_one_per_frame_and_the_meter_counter_survives_associations(server) -> None:  # type: ignore[no-untyped-def]
     first = management_session(server, counter=500)
     first.run(first.client.get(CLOCK_TIME))
-    assert first.client.counter.next_value == 503  # AARQ 500, HLS action 501, GET 502
+    assert first.client.counter.next_value == 504  # AARQ 500, f(StoC) 501, HLS action 502, GET 503
     first.run(first.client.release())
     after_first = server.counter.next_value
-    second = management_session(server, counter=504)
+    second = management_session(server, counter=505)
     assert server.counter.next_value > after_first  # the meter never reuses a counter (P3 §3.2.3.1)
     second.run(second.client.get(CLOCK_TIME))
 

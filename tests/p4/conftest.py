@@ -1,6 +1,5 @@
 """Fixtures for the P4 API tests: a real SqlStore on SQLite (tmp_path) and a simulated clock; PostgreSQL
-for the main flow, in the style of tests/central/conftest.py (skipped if unreachable, failed if
-MEETERKAST_REQUIRE_PG is set).
+for the main flow (tests/pg.py: skipped if unreachable, failed if MEETERKAST_REQUIRE_PG is set).
 
 Every answer a ``world`` saw is held to the OpenAPI document when the test ends: its status is
 documented for its route, an error carries a known code, and a success conforms to its schema.
@@ -8,22 +7,17 @@ documented for its route, an error carries a known code, and a success conforms 
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from meterkast.central.store_sql import SqlStore, open_store
-from meterkast.errors import LinkError
 from meterkast.p4.errors import ERROR_CODES
-from tests.central.conftest import pg_database, pg_required
 from tests.central.helpers import counter_nonces
 from tests.p4.helpers import DOCUMENT, World, make_world, route_template
 from tests.p4.schema_check import conforms
-
-_schemas = itertools.count()
+from tests.pg import fresh_schema, pg_database
 
 
 @pytest.fixture
@@ -35,19 +29,10 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
 
 @pytest.fixture
 def pg_store() -> Iterator[SqlStore]:
-    try:
-        pg_database().close()
-    except LinkError as exc:
-        if pg_required():
-            pytest.fail(f"MEETERKAST_REQUIRE_PG is set but PostgreSQL is unreachable: {exc}")
-        pytest.skip(f"PostgreSQL unreachable ({exc}); set MEETERKAST_REQUIRE_PG=1 to fail instead")
-    schema = f"meterkast_p4_test_{os.getpid()}_{next(_schemas)}"
-    opened = SqlStore(pg_database(schema), sealer=counter_nonces())
-    yield opened
-    opened.close()
-    cleaner = pg_database()
-    cleaner.run(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    cleaner.close()
+    with fresh_schema("meterkast_p4_test") as schema:
+        opened = SqlStore(pg_database(schema), sealer=counter_nonces())
+        yield opened
+        opened.close()
 
 
 def check_against_document(world: World) -> None:

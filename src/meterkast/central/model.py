@@ -340,5 +340,10 @@ class KeyKind(Enum):
 
     P3_ENCRYPTION = "p3-guek"  # global unicast encryption key, DLMS security suite 0
     P3_AUTHENTICATION = "p3-gak"  # global authentication key
+    P3_MASTER = "p3-master"  # the E-meter's master key (KEK): only wraps new P3 keys (DSMR-M 4.4.24)
+    # A P3 key change in flight (cs.service.rotate_keys): kept from before the transfer until a contact shows
+    # which pair the meter uses; "pending" = the newest pending pair differs from the newest current pair.
+    P3_ENCRYPTION_PENDING = "p3-guek-pending"
+    P3_AUTHENTICATION_PENDING = "p3-gak-pending"
     P2_DEFAULT = "p2-default"  # the gas meter's default key: only unwraps new user keys
     P2_USER = "p2-user"  # the gas meter's user key set through the E-meter

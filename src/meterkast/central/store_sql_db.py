@@ -88,13 +88,18 @@ POSTGRES = Dialect(
 
 
 class Database(Protocol):
+    """One connection. The adapters below subclass it for ``begin`` and ``commit``, which only differ in the
+    dialect's words."""
+
     dialect: Dialect
 
     def run(self, sql: str, params: Mapping[str, object] | None = None) -> list[Row]: ...
 
-    def begin(self, *, write: bool) -> None: ...
+    def begin(self, *, write: bool) -> None:
+        self.run(self.dialect.begin_write if write else self.dialect.begin_read)
 
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        self.run("COMMIT")
 
     def rollback(self) -> None: ...
 
@@ -105,7 +110,7 @@ def _statement(sql: str) -> str:
     return " ".join(sql.split())[:80]
 
 
-class SqliteDatabase:
+class SqliteDatabase(Database):
     """sqlite3 in autocommit mode; transactions are explicit (BEGIN IMMEDIATE for writes)."""
 
     dialect = SQLITE
@@ -135,12 +140,6 @@ class SqliteDatabase:
             return LinkError(f"{where}; another process holds the database, or the disk failed")
         return MeterkastError(where)
 
-    def begin(self, *, write: bool) -> None:
-        self.run(self.dialect.begin_write if write else self.dialect.begin_read)
-
-    def commit(self) -> None:
-        self.run("COMMIT")
-
     def rollback(self) -> None:
         try:
             active = self._con.in_transaction
@@ -157,7 +156,7 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _LINK_STATES = ("08", "53", "57", "40")  # connection, resources, operator intervention, rollback/deadlock
 
 
-class PostgresDatabase:
+class PostgresDatabase(Database):
     """PostgreSQL through pg8000.native; optionally confined to one schema (created if absent)."""
 
     dialect = POSTGRES
@@ -213,12 +212,6 @@ class PostgresDatabase:
         if not isinstance(exc, self._database_error) or code.startswith(_LINK_STATES):
             return LinkError(f"{self._where} failed during {_statement(sql)!r}: {message}")
         return MeterkastError(where)
-
-    def begin(self, *, write: bool) -> None:
-        self.run(self.dialect.begin_write if write else self.dialect.begin_read)
-
-    def commit(self) -> None:
-        self.run("COMMIT")
 
     def rollback(self) -> None:
         self.run("ROLLBACK")  # outside a transaction PostgreSQL only warns

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
 from meterkast.cosem.events import P3Event
+from meterkast.cosem.keys import KeyTransfer
 from meterkast.dlms import (
     ActionResult,
     ApplicationContext,
@@ -106,6 +107,8 @@ class Ctx:
     client_max_pdu: int = 0xFFFF
     objects: tuple[CosemObject, ...] = ()  # the whole table, for the object list (Association LN attr 2)
     events: list[P3Event] = field(default_factory=list)  # raised while serving one request
+    master_key: bytes | None = field(default=None, repr=False)  # the KEK that unwraps new keys (cosem.keys)
+    key_transfer: KeyTransfer | None = None  # keys accepted while serving one request; the server swaps them
 
 
 GetResult = DlmsData | DataAccessResult

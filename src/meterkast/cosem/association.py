@@ -15,8 +15,12 @@ Association LN 0-0:40.0.0.255 is "the current association": what it shows depend
   associated it answers ``other-reason``; change_HLS_secret (no secret in HLS5) likewise.
 
 Security setup 0-0:43.0.0.255: security_policy 3 "(authenticated and encrypted)" after commissioning
-(P3 §3.2.3.1 item 2), security_suite 0, client and server system titles. security_activate and
-global_key_transfer (M: X) are not modelled (they need AES key wrap and a key store): ``other-reason``.
+(P3 §3.2.3.1 item 2), security_suite 0, client and server system titles. security_activate (1) takes the
+policy in force, 3, and refuses any other ("Once this attribute has the value 3, it is not possible to lower
+the value", P3 §3.2.1): ``other-reason``, or ``type-unmatched`` for a parameter that is not an enum.
+global_key_transfer (2) unwraps the new keys under the meter's master key (``cosem.keys``) and leaves them in
+``ctx.key_transfer``; the association swaps them once its ACK is sealed under the old keys (``server.py``).
+A meter without a master key refuses with ``other-reason``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from meterkast.cosem.access import (
 )
 from meterkast.cosem.access import logical_name_attr as ln_attr
 from meterkast.cosem.builders import const, obis
+from meterkast.cosem.events import KeyTransferRefused
+from meterkast.cosem.keys import TransferRefused, accept_key_data
 from meterkast.cosem.mbus_objects import mbus_objects
 from meterkast.cosem.objects import clock_object, identification_objects, profile_objects, register_objects
 from meterkast.dlms import (
@@ -87,6 +93,25 @@ def _refused(_ctx: Ctx, _parameters: DlmsData | None) -> MethodResult:
     return ActionResult.OTHER_REASON, None
 
 
+def _security_activate(_ctx: Ctx, parameters: DlmsData | None) -> MethodResult:
+    if not isinstance(parameters, EnumValue):
+        return ActionResult.TYPE_UNMATCHED, None
+    if parameters.value != SECURITY_POLICY_AUTHENTICATED_ENCRYPTED:
+        return ActionResult.OTHER_REASON, None  # never lowered (P3 §3.2.1); nothing above 3 in version 0
+    return ActionResult.SUCCESS, None
+
+
+def _global_key_transfer(ctx: Ctx, parameters: DlmsData | None) -> MethodResult:
+    if ctx.master_key is None:
+        return ActionResult.OTHER_REASON, None
+    accepted = accept_key_data(parameters, ctx.master_key)
+    if isinstance(accepted, TransferRefused):
+        ctx.events.append(KeyTransferRefused(int(ctx.client), accepted.error))
+        return accepted.result, None
+    ctx.key_transfer = accepted
+    return ActionResult.SUCCESS, None
+
+
 def association_object() -> CosemObject:
     ln = ASSOCIATION_LN
     return CosemObject(ln, 15, 1, "Association LN (current association)", (
@@ -118,8 +143,8 @@ def security_setup_object() -> CosemObject:
         attr(4, "client_system_title", M="R", get=lambda ctx: OctetString(ctx.client_system_title or b"")),
         attr(5, "server_system_title", M="R", get=lambda ctx: OctetString(ctx.info.system_title)),
     ), (
-        method(1, "security_activate", M=True, invoke=_refused),
-        method(2, "global_key_transfer", M=True, invoke=_refused),
+        method(1, "security_activate", M=True, invoke=_security_activate),
+        method(2, "global_key_transfer", M=True, invoke=_global_key_transfer),
     ))
 
 

@@ -13,8 +13,10 @@ Rules this module keeps:
 - management client: context LN with ciphering, HLS5-GMAC, its system title, a fresh challenge CtoS from
   the injected ``RandomSource``, a glo-initiate-request; every xDLMS APDU glo-ciphered (0x30) with a
   counter that goes up by exactly one per frame (P3 §3.2.3.1; the counter object belongs to the caller,
-  so it survives sessions, "unique within the lifetime of a global encryption key"); f(StoC) carries the
-  counter of the frame that carries it, as dlms-cosem does (docs/p3.md discusses this);
+  so it survives sessions, "unique within the lifetime of a global encryption key"); every GCM use takes
+  a fresh value, so f(StoC) takes one and the ACTION that carries it the next (no IV twice; docs/p3.md);
+- key change (``replace_keys``, ``cosem.keys``): the ACK comes under the old keys, and only a
+  ``success`` switches the client to the new keys, for the next APDU on (P3 §5.1 footnote 4);
 - the meter's counters must rise ("higher than in a previous message", ``CounterPolicy.INCREASING``) and
   its f(CtoS) must verify, else ``AuthenticationError`` naming the meter's system title;
 - a rejected AARQ raises ``AuthenticationError`` (authentication-failure) or ``CommandRefused`` with the
@@ -31,6 +33,7 @@ from enum import Enum
 from typing import TypeVar
 
 from meterkast.cosem.access import Client
+from meterkast.cosem.keys import GLOBAL_KEY_TRANSFER, key_data
 from meterkast.cosem.negotiation import OFFERED
 from meterkast.cosem.replies import check_listed_block, exception_error, listed_results, refusal_error
 from meterkast.dlms import (
@@ -272,8 +275,10 @@ class P3Client:
         assert self.system_title is not None and self.keys is not None and self.association is not None
         title = self.association.server_system_title
         assert title is not None and aare.responding_authentication_value is not None
+        # f(StoC) is a GMAC under the encryption key: it takes a counter value of its own, and the frame that
+        # carries it the next one, so no (key, IV) pair is used twice (docs/p3.md "Counters").
         answer = hls_gmac_response(aare.responding_authentication_value, system_title=self.system_title,
-                                   invocation_counter=self.counter.next_value, keys=self.keys)
+                                   invocation_counter=self.counter.take(), keys=self.keys)
         reply = self._open((yield self._seal(reply_to_hls_request(answer, self._next_invoke()).encode())))
         if isinstance(reply, ExceptionResponse):
             self._step(CI.EXCEPTION)
@@ -383,6 +388,22 @@ class P3Client:
             if not isinstance(reply, SetResponseDatablock) or reply.block_number != number:
                 raise self._fail(CodecError(f"expected the acknowledgement of block {number}, got {reply!r}"))
         raise self._fail(CodecError("the meter did not answer the last datablock with a result"))
+
+    def replace_keys(self, new_keys: SecurityKeys, kek: bytes) -> Procedure[None]:
+        """Security setup ``global_key_transfer`` of both global keys, wrapped under the master key ``kek``
+        (RFC 3394). The meter answers under the old keys; on ``success`` this client uses ``new_keys`` from
+        the next APDU on, in this association and after. Any other result raises ``CommandRefused`` and
+        changes nothing. If the answer is lost, the meter may already use the new keys: the caller keeps
+        them until it knows (the central system tries them when the old ones fail)."""
+        if not self.ciphered:
+            raise CommandRefused("only the management client may change keys (P3 §5.1: Security setup, M: X)")
+        result, _ = yield from self.action(GLOBAL_KEY_TRANSFER, key_data(new_keys, kek))
+        if result is not ActionResult.SUCCESS:
+            who = "the E-meter" if self.association is None or self.association.server_system_title is None \
+                else describe_system_title(self.association.server_system_title)
+            raise CommandRefused(f"{who} refused global_key_transfer: {result.name.lower().replace('_', '-')}; "
+                                 f"its keys are unchanged (check the master key)")
+        self.keys = new_keys
 
     def action(self, method: MethodDescriptor, parameters: DlmsData | None = None) -> Procedure[
             tuple[ActionResult, GetDataResult | None]]:

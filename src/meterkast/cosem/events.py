@@ -67,7 +67,27 @@ class MeterEventsRaised:
     events: tuple[Event, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class GlobalKeysReplaced:
+    """``global_key_transfer`` succeeded: the ACK went out under the old keys and the meter uses the new ones
+    from the next APDU on (P3 §5.1 footnote 4). ``key_ids`` are the Blue Book key ids (0 encryption, 2
+    authentication); the keys themselves are in ``P3Server.keys`` for a shell that persists them, never here."""
+
+    client: int
+    key_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyTransferRefused:
+    """``global_key_transfer`` was refused (a key not wrapped under this meter's master key, a key id DSMR does
+    not change, malformed key_data); no key changed. DSMR-M 4.4.16 wants an attempt with an incorrect key
+    logged: this is the shell's cue."""
+
+    client: int
+    error: MeterkastError
+
+
 P3Event = (
     AssociationEstablished | AssociationRefused | AssociationReleased | AssociationAborted | ApduRefused
-    | MbusCommandReceived | MeterEventsRaised
+    | MbusCommandReceived | MeterEventsRaised | GlobalKeysReplaced | KeyTransferRefused
 )

@@ -17,6 +17,12 @@ Rules this module keeps:
   ciphered context, gets an exception-response (deciphering-error) and changes nothing;
 - HLS5 (P3 §3.2.3): until f(StoC) verifies only reply_to_HLS_authentication is served; a wrong f(StoC) is
   answered read-write-denied and the association is not established;
+- no IV twice: every GCM use of a key takes a fresh counter value (Green Book: the invocation counter is
+  incremented after each use of the authenticated encryption function). The meter's f(CtoS) takes one value
+  and the ACTION response that carries it the next. The client's f(StoC) must carry the counter after its
+  AARQ's; its frame may come one above that (our client) or share it (dlms-cosem 21.3.2, tolerated);
+- key change (``cosem.keys``): a successful global_key_transfer is answered under the old keys, and the
+  keys are swapped right after the reply is sealed (P3 §5.1 footnote 4); the counters go on;
 - malformed or unexpected APDUs get an exception-response; ``receive`` never raises: a ``MeterkastError``
   from the object table is answered as an exception-response too and reported in ``ApduRefused``.
 """
@@ -24,7 +30,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from meterkast.cosem.access import Client, Ctx, MeterInfo, ObjectModel
@@ -35,6 +41,7 @@ from meterkast.cosem.events import (
     AssociationEstablished,
     AssociationRefused,
     AssociationReleased,
+    GlobalKeysReplaced,
     P3Event,
 )
 from meterkast.cosem.negotiation import Accepted, Refused, accepted_aare, evaluate_aarq, refused_aare
@@ -54,6 +61,7 @@ from meterkast.dlms import (
     GeneralGloCiphering,
     InitiateResponse,
     InvocationCounter,
+    InvocationCounterGuard,
     InvokeIdAndPriority,
     OctetString,
     SecurityKeys,
@@ -69,7 +77,7 @@ from meterkast.dlms import (
 )
 from meterkast.dlms.hls import REPLY_TO_HLS_AUTHENTICATION
 from meterkast.dlms.initiate import DSMR_SERVER_MAX_PDU
-from meterkast.dlms.security import general_glo_cipher, general_glo_decipher
+from meterkast.dlms.security import describe_system_title, general_glo_cipher, general_glo_decipher
 from meterkast.dlms.service_common import DEFAULT_INVOKE
 from meterkast.emeter import EMeter
 from meterkast.errors import AuthenticationError, CodecError, CommandRefused, MeterkastError, ReplayError
@@ -157,6 +165,7 @@ class P3Server:
     rng: RandomSource
     counter: InvocationCounter = field(default_factory=InvocationCounter)
     model: ObjectModel = field(default_factory=e_meter_model)
+    master_key: bytes | None = field(default=None, repr=False)  # KEK for global_key_transfer (cosem.keys)
 
     def association(self) -> ServerAssociation:
         """A fresh association state machine for one transport connection."""
@@ -169,6 +178,7 @@ class ServerAssociation:
         self.state = ServerState.IDLE
         self._accepted: Accepted | None = None
         self._challenge = b""  # StoC while HLS is pending
+        self._aarq_counter: int | None = None  # the invocation counter of the client's AARQ (HLS pass 1)
         self._services: Services | None = None
         self._general = False  # the last ciphered request came as general-glo-ciphering
         self._actions: dict[ServerAction, Callable[[int, _Classified], tuple[bytes | None, list[P3Event]]]] = {
@@ -187,7 +197,7 @@ class ServerAssociation:
         reply, events = self._actions[action](client_address, classified)
         self.state = next_state
         if next_state is ServerState.IDLE:
-            self._accepted, self._services, self._challenge = None, None, b""
+            self._accepted, self._services, self._challenge, self._aarq_counter = None, None, b"", None
         return ServerOutput(reply, tuple(events))
 
     # -- classification ----------------------------------------------------------------------------------
@@ -230,16 +240,33 @@ class ServerAssociation:
         if accepted is None or not accepted.ciphered or keys is None or title is None:
             return _Classified(In.NOT_DECIPHERED, AuthenticationError(
                 "ciphered APDU without a ciphered association (P3 §3.2.3.1)"))
+        guard = self._hls_frame_guard(apdu.invocation_counter)
         try:
             if isinstance(apdu, GeneralGloCiphering):  # carries its sender's title: it must be the client's
-                return general_glo_decipher(apdu, keys=keys, guard=accepted.guard)
-            return decipher_apdu(apdu, system_title=title, keys=keys, guard=accepted.guard)
+                plain = general_glo_decipher(apdu, keys=keys, guard=guard)
+            else:
+                plain = decipher_apdu(apdu, system_title=title, keys=keys, guard=guard)
         except ReplayError as exc:
             return _Classified(In.REPLAYED, exc)
         except AuthenticationError as exc:
             return _Classified(In.NOT_DECIPHERED, exc)
         except CodecError as exc:
             return _Classified(In.MALFORMED, exc)
+        if guard is not accepted.guard:
+            self._accepted = replace(accepted, guard=guard)
+        return plain
+
+    def _hls_frame_guard(self, counter: int) -> InvocationCounterGuard | None:
+        """The guard for the next ciphered frame. While HLS is pending, the frame that carries f(StoC) may be
+        two above the AARQ's counter: a client that gives f(StoC) a counter of its own (IV never reused, as
+        ours does) sends AARQ n, f(StoC) n+1, frame n+2, so every counter it uses is one above the last
+        (P3 §3.2.3.1). Moved only after the tag verified, like any guard."""
+        accepted = self._accepted
+        guard = None if accepted is None else accepted.guard
+        if self.state is not ServerState.AWAITING_HLS or guard is None or guard.last_accepted is None \
+                or counter != guard.last_accepted + 2:
+            return guard
+        return InvocationCounterGuard(guard.system_title, policy=guard.policy, last_accepted=counter - 1)
 
     def _classify_ciphered(self, apdu: CipheredApdu | GeneralGloCiphering) -> _Classified:
         plain = self._decipher(apdu)
@@ -264,10 +291,16 @@ class ServerAssociation:
             return _Classified(In.HLS_REPLY_INVALID, AuthenticationError("reply_to_HLS_authentication without an "
                                                                         "octet-string f(StoC)"), invoke=request.invoke)
         try:
-            verify_hls_gmac_response(request.parameters.value, self._challenge,
-                                     system_title=accepted.client_system_title, keys=keys)
+            counter = verify_hls_gmac_response(request.parameters.value, self._challenge,
+                                               system_title=accepted.client_system_title, keys=keys)
         except AuthenticationError as exc:
             return _Classified(In.HLS_REPLY_INVALID, exc, invoke=request.invoke)
+        # f(StoC) must take the counter after the AARQ's: as its own (the frame then came at +2) or, as
+        # dlms-cosem 21.3.2 does, shared with the frame that carries it (+1); never the AARQ's own IV.
+        if self._aarq_counter is not None and counter != self._aarq_counter + 1:
+            return _Classified(In.HLS_REPLY_INVALID, AuthenticationError(
+                f"f(StoC) of {describe_system_title(accepted.client_system_title)} carries invocation counter "
+                f"{counter}; the one after the AARQ's ({self._aarq_counter + 1}) was expected"), invoke=request.invoke)
         return _Classified(In.HLS_REPLY_VALID, invoke=request.invoke)
 
     def _classify_release(self, apdu: RLRQ) -> _Classified:
@@ -295,7 +328,7 @@ class ServerAssociation:
         self._accepted = accepted
         ctx = Ctx(self.server.meter(), self.server.info, accepted.client, accepted.client_system_title,
                   accepted.context, accepted.mechanism, accepted.conformance, accepted.client_max_pdu,
-                  self.server.model.objects())
+                  self.server.model.objects(), master_key=self.server.master_key)
         overhead = CIPHERING_OVERHEAD if accepted.ciphered else 0
         self._services = Services(self.server.model, ctx, accepted.client_max_pdu - overhead)
 
@@ -312,6 +345,7 @@ class ServerAssociation:
         assert isinstance(accepted, Accepted)
         self._open(accepted)
         self._challenge = make_challenge(self.server.rng)
+        self._aarq_counter = None if accepted.guard is None else accepted.guard.last_accepted
         aare = accepted_aare(accepted, system_title=self.server.info.system_title, keys=self.server.keys,
                              counter=self.server.counter, challenge=self._challenge)
         return aare.encode(), []
@@ -345,10 +379,18 @@ class ServerAssociation:
             response = services.serve(request)
         except MeterkastError as exc:
             services.ctx.events.clear()
+            services.ctx.key_transfer = None
             return self._reject(client, _Classified(In.REQUEST, exc))
         events, services.ctx.events = list(services.ctx.events), []
         reply = encode_apdu(response)
-        return (reply if isinstance(response, ExceptionResponse) else self._seal(reply)), events
+        sealed = reply if isinstance(response, ExceptionResponse) else self._seal(reply)
+        transfer, services.ctx.key_transfer = services.ctx.key_transfer, None
+        if transfer is not None and self.server.keys is not None:
+            # "the ACK will be encrypted with the old key. The next message shall use the new key" (P3 §5.1
+            # footnote 4): the reply is sealed above, so the swap comes after it. Counters go on (cosem.keys).
+            self.server.keys = transfer.applied_to(self.server.keys)
+            events.append(GlobalKeysReplaced(client, tuple(int(k) for k in transfer.key_ids)))
+        return sealed, events
 
     def _release(self, client: int, classified: _Classified) -> tuple[bytes | None, list[P3Event]]:
         """RLRE; when the RLRQ carried an InitiateRequest, an InitiateResponse, ciphered in the management

@@ -12,6 +12,8 @@ same contact runs over TCP (``io.p3_client.P3TcpClient.run``) and in memory (``c
    "alarm bits stay until the management client clears the register", §4.2.4);
 6. release the association.
 
+``rotate(client, new_keys, kek)`` is the other procedure: a key change (``cs.service.rotate_keys``).
+
 ``readings_from`` keeps, of what was read, exactly the planned instants that carry a value: an entry
 outside the plan (the range descriptor is inclusive, and a repeated autumn hour is two entries) is
 dropped, and an entry without a value (a channel without a reading yet) is counted, never stored as zero.
@@ -29,7 +31,7 @@ from datetime import UTC, datetime
 
 from meterkast.central.model import Reading
 from meterkast.cosem.client import P3Client, Procedure
-from meterkast.cosem.readings import GasProfileRow, read_profile
+from meterkast.cosem.readings import GasProfileRow, read_clock, read_profile
 from meterkast.cosem.values import CLOCK_COLUMN, date_time, read_date_time
 from meterkast.cs.schedule import MeterPlan, ProfileRead
 from meterkast.dlms import (
@@ -40,6 +42,7 @@ from meterkast.dlms import (
     DoubleLongUnsigned,
     ObisCode,
     RangeDescriptor,
+    SecurityKeys,
     Structure,
 )
 from meterkast.dlms.data import FixedInteger
@@ -122,6 +125,16 @@ def collect(client: P3Client, plan: MeterPlan, *, clear_alarms: bool = False) ->
         cleared = True
     yield from client.release()
     return Collected(register, tuple(events), tuple(rows), cleared)
+
+
+def rotate(client: P3Client, new_keys: SecurityKeys, kek: bytes) -> Procedure[None]:
+    """Associate, replace both global keys (``global_key_transfer`` wrapped under ``kek``), read the clock
+    with the new keys in the same association ("The next message shall use the new key", P3 §5.1 footnote
+    4), release. ``client.keys`` is ``new_keys`` exactly when the meter confirmed the transfer."""
+    yield from client.associate()
+    yield from client.replace_keys(new_keys, kek)
+    yield from read_clock(client)
+    yield from client.release()
 
 
 @dataclass(frozen=True, slots=True)

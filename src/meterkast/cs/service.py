@@ -21,6 +21,13 @@ row raise a communication-loss alarm for that E-meter alone. Throttling: at most
 contacts at once (``step`` runs that many workers in one ``TaskGroup``). The CS never stores what consent
 does not allow: it does not ask for it, and the store would refuse it (``ConsentRefused``) anyway.
 
+Key change (``rotate_keys(emeter)``, P3 §5.1 footnote 4, DSMR-M 4.4.14): new keys from ``rng``, stored
+sealed as *pending* before the transfer, sent with ``global_key_transfer`` wrapped under the meter's master
+key (``KeyKind.P3_MASTER``), and stored as the meter's keys once it confirmed. Whatever fails in between, a
+later contact settles it: it reads with the current keys and, if the meter refuses them
+(``AuthenticationError``) while a pending pair is outstanding, with the pending pair, which then becomes
+current; a meter that still answers to the current keys never took the pending ones, which are retired.
+
 Rules this module keeps: time comes from ``clock`` (or the ``now`` given to ``step``) and randomness from
 ``rng``; the P3 invocation counter of each meter starts at ``counter_start`` and only goes up within this
 process (``commands.cs`` starts it at the Unix time, so a restart never reuses a counter: one contact uses
@@ -49,7 +56,7 @@ from meterkast.clock import Clock
 from meterkast.cosem.access import Client
 from meterkast.cosem.client import P3Client, Procedure
 from meterkast.cs.alarms import P3_COMMUNICATION_LOSS, AlarmCommand, AlarmWatch, CloseAlarm, RaiseAlarm
-from meterkast.cs.collect import Collected, collect, readings_from
+from meterkast.cs.collect import Collected, collect, readings_from, rotate
 from meterkast.cs.inventory import MeterEntry
 from meterkast.cs.journal import DEFAULT_KEEP, Journal, ReadRecord
 from meterkast.cs.schedule import (
@@ -66,7 +73,7 @@ from meterkast.cs.schedule import (
     read_window,
 )
 from meterkast.dlms import InvocationCounter, SecurityKeys
-from meterkast.errors import AuthenticationError, InvalidInput, MeterkastError
+from meterkast.errors import AuthenticationError, CommandRefused, InvalidInput, MeterkastError
 from meterkast.io.p3_client import P3TcpClient
 from meterkast.randomness import RandomSource
 
@@ -75,6 +82,8 @@ T = TypeVar("T")
 JSON = dict[str, Any]
 EVENT_LOOKBACK = timedelta(days=1)  # how far back in a meter's event log a CS that just started looks
 STATUS_METERS = 50
+CURRENT_KEYS = (KeyKind.P3_ENCRYPTION, KeyKind.P3_AUTHENTICATION)
+PENDING_KEYS = (KeyKind.P3_ENCRYPTION_PENDING, KeyKind.P3_AUTHENTICATION_PENDING)
 
 
 class P3Link(Protocol):
@@ -187,15 +196,108 @@ class CentralSystem:
         self._open_alarms[entry.emeter] = store.open_alarms(entry.emeter)
         self.scheduler.add(entry.emeter, at)
 
-    def _keep_keys(self, emeter: str, keys: SecurityKeys, at: datetime) -> None:
-        for kind, key in ((KeyKind.P3_ENCRYPTION, keys.encryption_key),
-                          (KeyKind.P3_AUTHENTICATION, keys.authentication_key)):
+    def _keep_keys(self, emeter: str, keys: SecurityKeys, at: datetime,
+                   kinds: tuple[KeyKind, KeyKind] = CURRENT_KEYS) -> None:
+        for kind, key in zip(kinds, (keys.encryption_key, keys.authentication_key), strict=True):
             try:
                 if self.store.get_key(emeter, kind) == key:
                     continue
             except InvalidInput:  # none stored yet
                 pass
             self.store.put_key(emeter, kind, key, at)
+
+    def _pair(self, emeter: str, kinds: tuple[KeyKind, KeyKind]) -> SecurityKeys:
+        return SecurityKeys(*(self.store.get_key(emeter, kind) for kind in kinds))
+
+    def _p3_keys(self, emeter: str) -> tuple[SecurityKeys, SecurityKeys | None]:
+        """The meter's current keys, and the pending pair of an unconfirmed key change (None if settled)."""
+        current = self._pair(emeter, CURRENT_KEYS)
+        try:
+            pending = self._pair(emeter, PENDING_KEYS)
+        except InvalidInput:  # never rotated
+            return current, None
+        return current, None if pending == current else pending
+
+    def _settle_keys(self, emeter: str, keys: SecurityKeys, at: datetime) -> None:
+        """The meter answered to ``keys``: they are its current keys, and nothing is pending any more."""
+        self._keep_keys(emeter, keys, at)
+        self._keep_keys(emeter, keys, at, PENDING_KEYS)
+
+    def store_master_key(self, emeter: str, master_key: bytes, at: datetime) -> None:
+        """Seal the E-meter's master key (KEK) that wraps new P3 keys; it never changes (DSMR-M 4.4.14)."""
+        if len(master_key) != 16:
+            raise InvalidInput(f"the master key of {emeter} must be 16 bytes (AES-128 key wrap), got {len(master_key)}")
+        self.store.put_key(emeter, KeyKind.P3_MASTER, master_key, at)
+
+    async def rotate_keys(self, emeter: str, now: datetime | None = None) -> SecurityKeys:
+        """Give the E-meter new global keys (both), made from ``rng``; returns them once the meter confirmed.
+
+        The new pair is sealed as pending first, so a confirmation lost on the way (the meter swapped, the
+        CS never heard) is recovered by the next contact; it becomes the current pair only after the meter
+        confirmed. No contact runs meanwhile (the step lock). A refusal or a failure raises, with the
+        meter's state as far as it is known logged; an unconfirmed earlier change must be settled by a
+        contact (``step``) first, so pending keys are never overwritten while the meter may be using them.
+        """
+        entry = self.entries.get(emeter)
+        if entry is None:
+            raise InvalidInput(f"E-meter {emeter} is not enrolled in this central system")
+        moment = now or self.clock.now()
+        new = SecurityKeys(*(self.rng.getrandbits(128).to_bytes(16, "big") for _ in range(2)))
+        async with self._one_step:
+            keys, kek = await asyncio.to_thread(self._prepare_rotation, emeter, new, moment)
+            client = self._client(entry, keys)
+            try:
+                await self._run(entry, client, rotate(client, new, kek))
+            except MeterkastError as exc:
+                if client.keys == new:  # confirmed; what failed came after the ACK
+                    await asyncio.to_thread(self._settle_keys, emeter, new, moment)
+                    log.warning("E-meter %s took its new keys; the rest of that session failed: %s", emeter, exc)
+                    return new
+                if isinstance(exc, CommandRefused):  # answered under the old keys: it keeps them for sure
+                    await asyncio.to_thread(self._settle_keys, emeter, keys, moment)
+                log.error("key change of E-meter %s failed: %s: %s", emeter, type(exc).__name__, exc)
+                raise
+            await asyncio.to_thread(self._settle_keys, emeter, new, moment)
+        log.info("E-meter %s has new P3 keys", emeter)
+        return new
+
+    def _prepare_rotation(self, emeter: str, new: SecurityKeys, at: datetime) -> tuple[SecurityKeys, bytes]:
+        keys, pending = self._p3_keys(emeter)
+        if pending is not None:
+            raise InvalidInput(f"an earlier key change of E-meter {emeter} is unconfirmed; a contact settles it "
+                               f"(the next step), then rotate again")
+        kek = self.store.get_key(emeter, KeyKind.P3_MASTER)
+        self._keep_keys(emeter, new, at, PENDING_KEYS)
+        return keys, kek
+
+    def _client(self, entry: MeterEntry, keys: SecurityKeys) -> P3Client:
+        return P3Client(Client.MANAGEMENT, system_title=self.system_title, keys=keys, rng=self.rng,
+                        counter=self._counters[entry.emeter], server_system_title=entry.system_title)
+
+    async def _run(self, entry: MeterEntry, client: P3Client, procedure: Procedure[T]) -> T:
+        link = await self.opener(entry, client)
+        try:
+            return await link.run(procedure)
+        finally:
+            await link.close()
+
+    async def _read(self, entry: MeterEntry, plan: MeterPlan, keys: SecurityKeys, pending: SecurityKeys | None,
+                    now: datetime) -> Collected:
+        """``collect`` with the current keys; if the meter refuses them and a key change is unconfirmed, with
+        the pending keys. Whichever pair worked is settled in the store."""
+        client = self._client(entry, keys)
+        try:
+            collected = await self._run(entry, client, collect(client, plan, clear_alarms=self.clear_alarm_register))
+        except AuthenticationError:
+            if pending is None:
+                raise
+            log.warning("E-meter %s refused its current keys; trying the keys of an unconfirmed key change",
+                        entry.emeter)
+            keys, client = pending, self._client(entry, pending)
+            collected = await self._run(entry, client, collect(client, plan, clear_alarms=self.clear_alarm_register))
+        if pending is not None:
+            await asyncio.to_thread(self._settle_keys, entry.emeter, keys, now)
+        return collected
 
     def set_consent(self, connection_ean: str, level: ConsentLevel, at: datetime | None = None) -> Consent:
         """Record the customer's choice from ``at`` (default now) on (SYSTEM C2; never backdated)."""
@@ -243,7 +345,7 @@ class CentralSystem:
         entry = self.entries[emeter]
         self.stats.contacts += 1
         try:
-            plan, keys = await asyncio.to_thread(self._plan, entry, now)
+            plan, (keys, pending) = await asyncio.to_thread(self._plan, entry, now)
         except MeterkastError as exc:  # the store is unreachable, or the keys do not unseal
             await self._failed(emeter, now, exc, "planning")
             return
@@ -251,14 +353,8 @@ class CentralSystem:
         for refusal in plan.refused:
             self.journal.refused(refusal)
             self.stats.refusals += 1
-        client = P3Client(Client.MANAGEMENT, system_title=self.system_title, keys=keys, rng=self.rng,
-                          counter=self._counters[emeter], server_system_title=entry.system_title)
         try:
-            link = await self.opener(entry, client)
-            try:
-                collected = await link.run(collect(client, plan, clear_alarms=self.clear_alarm_register))
-            finally:
-                await link.close()
+            collected = await self._read(entry, plan, keys, pending, now)
         except MeterkastError as exc:
             await self._failed(emeter, now, exc, "P3 read")
             return
@@ -281,7 +377,7 @@ class CentralSystem:
         for event in self.scheduler.succeeded(emeter, now):
             await self._dispatch(event)
 
-    def _plan(self, entry: MeterEntry, now: datetime) -> tuple[MeterPlan, SecurityKeys]:
+    def _plan(self, entry: MeterEntry, now: datetime) -> tuple[MeterPlan, tuple[SecurityKeys, SecurityKeys | None]]:
         store, connection = self.store, entry.connection
         level = store.consent_at(connection, now)
         gaps = {}
@@ -289,8 +385,7 @@ class CentralSystem:
             window = read_window(period_type, now, entry.installed_at)
             if window is not None:
                 gaps[period_type] = store.missing_periods(connection, period_type, *window, now=now)
-        keys = SecurityKeys(store.get_key(entry.emeter, KeyKind.P3_ENCRYPTION),
-                            store.get_key(entry.emeter, KeyKind.P3_AUTHENTICATION))
+        keys = self._p3_keys(entry.emeter)
         plan = plan_meter(entry.emeter, connection, level, gaps, now=now,
                           events_after=self._watches[entry.emeter].events_after)
         return plan, keys

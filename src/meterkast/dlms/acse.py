@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from meterkast.dlms import ber
 from meterkast.dlms.acse_codes import (
@@ -220,8 +220,64 @@ def _mechanism(tag: int) -> _Field:
     return _Field(tag, "mechanism", _decode_mechanism, lambda value: _oid(2, value))
 
 
+def _reason(kind: type[IntEnum]) -> _Field:
+    return _Field(0x80, "reason", lambda tlv: _decode_reason(tlv, kind), lambda value: bytes((value,)))
+
+
+class _AcseApdu:
+    """Base of the four ACSE APDUs: a BER SEQUENCE of the ``FIELDS`` in tag order, with the fields it does not
+    model kept in ``other_fields``; ``_complete`` checks (or fills in) what one kind of APDU needs."""
+
+    __slots__ = ()
+    APDU_TAG: ClassVar[int]
+    FIELDS: ClassVar[tuple[_Field, ...]]
+
+    def encode(self) -> bytes:
+        return _write_fields(self, self.APDU_TAG, self.FIELDS)
+
+    @classmethod
+    def read(cls, reader: Reader) -> Self:
+        start = reader.offset
+        values = _read_fields(reader, cls.APDU_TAG, cls.__name__, cls.FIELDS)
+        cls._complete(values, start)
+        return cls(**values)
+
+    @classmethod
+    def _complete(cls, values: dict[str, Any], start: int) -> None:
+        raise NotImplementedError
+
+
+class _Association(_AcseApdu):
+    """AARQ and AARE: acse-requirements goes with mechanism-name, and some fields must be there."""
+
+    __slots__ = ()
+    mechanism: MechanismName | None
+    REQUIRED: ClassVar[tuple[tuple[str, str], ...]]  # (attribute, how the error names it)
+
+    @property
+    def acse_requirements(self) -> bool | None:
+        return None if self.mechanism is None else True
+
+    @classmethod
+    def _complete(cls, values: dict[str, Any], start: int) -> None:
+        _check_mechanism(values, cls.__name__, start)
+        for attribute, name in cls.REQUIRED:
+            if attribute not in values:
+                raise CodecError(f"{cls.__name__} without {name}", offset=start)
+
+
+class _Release(_AcseApdu):
+    """RLRQ and RLRE: a reason that may be absent, and user-information."""
+
+    __slots__ = ()
+
+    @classmethod
+    def _complete(cls, values: dict[str, Any], start: int) -> None:
+        values.setdefault("reason", None)
+
+
 @dataclass(frozen=True, slots=True)
-class AARQ:
+class AARQ(_Association):
     """Association request: the client's proposal (context, system title, authentication, xDLMS context)."""
 
     application_context: ApplicationContext = ApplicationContext.LN_CIPHERING
@@ -238,26 +294,11 @@ class AARQ:
         _Field(0xAC, "calling_authentication_value", _decode_authentication_value, _encode_authentication_value),
         _USER_INFORMATION,
     )
-
-    @property
-    def acse_requirements(self) -> bool | None:
-        return None if self.mechanism is None else True
-
-    def encode(self) -> bytes:
-        return _write_fields(self, self.APDU_TAG, self.FIELDS)
-
-    @classmethod
-    def read(cls, reader: Reader) -> AARQ:
-        start = reader.offset
-        values = _read_fields(reader, cls.APDU_TAG, "AARQ", cls.FIELDS)
-        _check_mechanism(values, "AARQ", start)
-        if "application_context" not in values:
-            raise CodecError("AARQ without application-context-name (A1)", offset=start)
-        return cls(**values)
+    REQUIRED: ClassVar[tuple[tuple[str, str], ...]] = (("application_context", "application-context-name (A1)"),)
 
 
 @dataclass(frozen=True, slots=True)
-class AARE:
+class AARE(_Association):
     """Association response: result, diagnostic, the server's system title and challenge, xDLMS context."""
 
     result: AssociationResult
@@ -281,64 +322,27 @@ class AARE:
                _encode_authentication_value),
         _USER_INFORMATION,
     )
-
-    @property
-    def acse_requirements(self) -> bool | None:
-        return None if self.mechanism is None else True
-
-    def encode(self) -> bytes:
-        return _write_fields(self, self.APDU_TAG, self.FIELDS)
-
-    @classmethod
-    def read(cls, reader: Reader) -> AARE:
-        start = reader.offset
-        values = _read_fields(reader, cls.APDU_TAG, "AARE", cls.FIELDS)
-        _check_mechanism(values, "AARE", start)
-        for needed in ("application_context", "result", "result_source_diagnostic"):
-            if needed not in values:
-                raise CodecError(f"AARE without {needed.replace('_', '-')}", offset=start)
-        return cls(**values)
+    REQUIRED: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("application_context", "application-context"), ("result", "result"),
+        ("result_source_diagnostic", "result-source-diagnostic"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
-class RLRQ:
+class RLRQ(_Release):
     """Release request; in a ciphered context DSMR puts a ciphered InitiateRequest in it (P3 Annex C)."""
 
     reason: ReleaseRequestReason | None = ReleaseRequestReason.NORMAL
     user_information: UserInformation | None = None
     other_fields: tuple[tuple[int, bytes], ...] = ()
     APDU_TAG: ClassVar[int] = 0x62
-    FIELDS: ClassVar[tuple[_Field, ...]] = (
-        _Field(0x80, "reason", lambda t: _decode_reason(t, ReleaseRequestReason), lambda v: bytes((v,))),
-        _USER_INFORMATION,
-    )
-
-    def encode(self) -> bytes:
-        return _write_fields(self, self.APDU_TAG, self.FIELDS)
-
-    @classmethod
-    def read(cls, reader: Reader) -> RLRQ:
-        values = _read_fields(reader, cls.APDU_TAG, "RLRQ", cls.FIELDS)
-        values.setdefault("reason", None)
-        return cls(**values)
+    FIELDS: ClassVar[tuple[_Field, ...]] = (_reason(ReleaseRequestReason), _USER_INFORMATION)
 
 
 @dataclass(frozen=True, slots=True)
-class RLRE:
+class RLRE(_Release):
     reason: ReleaseResponseReason | None = ReleaseResponseReason.NORMAL
     user_information: UserInformation | None = None
     other_fields: tuple[tuple[int, bytes], ...] = ()
     APDU_TAG: ClassVar[int] = 0x63
-    FIELDS: ClassVar[tuple[_Field, ...]] = (
-        _Field(0x80, "reason", lambda t: _decode_reason(t, ReleaseResponseReason), lambda v: bytes((v,))),
-        _USER_INFORMATION,
-    )
-
-    def encode(self) -> bytes:
-        return _write_fields(self, self.APDU_TAG, self.FIELDS)
-
-    @classmethod
-    def read(cls, reader: Reader) -> RLRE:
-        values = _read_fields(reader, cls.APDU_TAG, "RLRE", cls.FIELDS)
-        values.setdefault("reason", None)
-        return cls(**values)
+    FIELDS: ClassVar[tuple[_Field, ...]] = (_reason(ReleaseResponseReason), _USER_INFORMATION)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from meterkast.dlms.acse import AARE, AARQ, RLRE, RLRQ
 from meterkast.dlms.ciphered import PLAIN_TAGS, CipheredApdu, GeneralGloCiphering
 from meterkast.dlms.initiate import ConfirmedServiceError, InitiateRequest, InitiateResponse
-from meterkast.dlms.reader import Reader
+from meterkast.dlms.reader import Reader, read_whole
 from meterkast.dlms.service_common import ExceptionResponse, ServiceApdu, service_table
 from meterkast.dlms.service_get import (
     GetRequestNext,
@@ -91,10 +91,7 @@ def read_apdu(reader: Reader) -> Apdu:
 
 def decode_apdu(data: bytes) -> Apdu:
     """Exactly one APDU; trailing bytes are an error."""
-    reader = Reader(data)
-    apdu = read_apdu(reader)
-    reader.expect_end("APDU")
-    return apdu
+    return read_whole(data, read_apdu, "APDU")
 
 
 def encode_apdu(apdu: Apdu) -> bytes:

@@ -45,7 +45,7 @@ from meterkast.dlms.data import (
     Utf8String,
     VisibleString,
 )
-from meterkast.dlms.reader import Reader, encode_length
+from meterkast.dlms.reader import Reader, encode_length, read_whole
 from meterkast.errors import CodecError
 
 MAX_DEPTH = 32
@@ -182,7 +182,4 @@ def read_data(reader: Reader, depth: int = 0) -> DlmsData:
 
 def decode_data(data: bytes, base: int = 0) -> DlmsData:
     """Exactly one ``Data`` value; trailing bytes are an error."""
-    reader = Reader(data, base)
-    value = read_data(reader)
-    reader.expect_end("Data")
-    return value
+    return read_whole(data, read_data, "Data", base)

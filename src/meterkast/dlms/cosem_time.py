@@ -23,10 +23,12 @@ Rules this module keeps:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntFlag
+from typing import TypeVar
 
-from meterkast.dlms.reader import Reader
+from meterkast.dlms.reader import Reader, read_whole
 from meterkast.errors import ClockError, CodecError, InvalidInput
 
 NOT_SPECIFIED = 0xFF
@@ -80,6 +82,17 @@ def _field(raw: int) -> int | None:
     return None if raw == NOT_SPECIFIED else raw
 
 
+_Value = TypeVar("_Value")
+
+
+def _from_wire(make: Callable[..., _Value], offset: int, *fields: object) -> _Value:
+    """``make(*fields)`` for fields read at ``offset``: a value it refuses is a ``CodecError`` there."""
+    try:
+        return make(*fields)
+    except InvalidInput as exc:
+        raise CodecError(str(exc), offset=offset) from exc
+
+
 @dataclass(frozen=True, slots=True)
 class CosemDate:
     year: int | None = None
@@ -102,17 +115,11 @@ class CosemDate:
         start = reader.offset
         year = reader.uint(2, "date year")
         raw = reader.take(3, "date")
-        try:
-            return cls(None if year == YEAR_NOT_SPECIFIED else year, _field(raw[0]), _field(raw[1]), _field(raw[2]))
-        except InvalidInput as exc:
-            raise CodecError(str(exc), offset=start) from exc
+        return _from_wire(cls, start, None if year == YEAR_NOT_SPECIFIED else year, *map(_field, raw))
 
     @classmethod
     def decode(cls, data: bytes) -> CosemDate:
-        reader = Reader(data)
-        value = cls.read(reader)
-        reader.expect_end("date")
-        return value
+        return read_whole(data, cls.read, "date")
 
     @classmethod
     def from_date(cls, day: dt.date) -> CosemDate:
@@ -142,17 +149,11 @@ class CosemTime:
     def read(cls, reader: Reader) -> CosemTime:
         start = reader.offset
         raw = reader.take(TIME_SIZE, "time")
-        try:
-            return cls(*(_field(b) for b in raw))
-        except InvalidInput as exc:
-            raise CodecError(str(exc), offset=start) from exc
+        return _from_wire(cls, start, *map(_field, raw))
 
     @classmethod
     def decode(cls, data: bytes) -> CosemTime:
-        reader = Reader(data)
-        value = cls.read(reader)
-        reader.expect_end("time")
-        return value
+        return read_whole(data, cls.read, "time")
 
     @classmethod
     def from_time(cls, moment: dt.time) -> CosemTime:
@@ -190,18 +191,12 @@ class CosemDateTime:
         start = reader.offset
         deviation = reader.sint(2, "date-time deviation")
         status = reader.u8("date-time clock status")
-        try:
-            return cls(day, moment, None if deviation == DEVIATION_NOT_SPECIFIED else deviation,
-                       None if status == NOT_SPECIFIED else ClockStatus(status))
-        except InvalidInput as exc:
-            raise CodecError(str(exc), offset=start) from exc
+        return _from_wire(cls, start, day, moment, None if deviation == DEVIATION_NOT_SPECIFIED else deviation,
+                          None if status == NOT_SPECIFIED else ClockStatus(status))
 
     @classmethod
     def decode(cls, data: bytes) -> CosemDateTime:
-        reader = Reader(data)
-        value = cls.read(reader)
-        reader.expect_end("date-time")
-        return value
+        return read_whole(data, cls.read, "date-time")
 
     @classmethod
     def from_datetime(cls, moment: dt.datetime, clock_status: ClockStatus | None = None) -> CosemDateTime:

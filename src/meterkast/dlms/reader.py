@@ -11,10 +11,14 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from meterkast.errors import CodecError
 
 SHORT_FORM_LIMIT = 0x80
 MAX_LENGTH_OCTETS = 4
+_Value = TypeVar("_Value")
 
 
 def encode_length(length: int) -> bytes:
@@ -112,3 +116,11 @@ class Reader:
     def expect_end(self, what: str) -> None:
         if not self.at_end():
             raise self.fail(f"{what}: {self.remaining} unexpected trailing bytes")
+
+
+def read_whole(data: bytes, read: Callable[[Reader], _Value], what: str, base: int = 0) -> _Value:
+    """Exactly one ``what`` read from ``data`` by ``read``; trailing bytes are an error."""
+    reader = Reader(data, base)
+    value = read(reader)
+    reader.expect_end(what)
+    return value

@@ -6,7 +6,9 @@
 * Get-Data-Result: CHOICE { data [0] Data, data-access-result [1] Data-Access-Result };
 * Exception-Response [216]: state-error, service-error, and for invocation-counter-error the counter the
   server expects (Unsigned32) when it is present;
-* ``ServiceApdu``: the base of every CHOICE-typed service APDU: tag octet, choice octet, body.
+* ``ServiceApdu``: the base of every CHOICE-typed service APDU: tag octet, choice octet, body;
+* block-number: Unsigned32, in the DataBlock-G / DataBlock-SA of GET and SET block transfer;
+  ``BlockNumberApdu`` is the body that is nothing else (Get-Request-Next, Set-Response-Datablock).
 
 DSMR P3 §2.2: an attribute the client may not access gives ``read-write-denied``, which "is not
 considered a protocol error". §3.5: a GET with list answers what it can and an error for the rest.
@@ -166,6 +168,30 @@ class ServiceApdu:
 
     def encode(self) -> bytes:
         return bytes((self.APDU_TAG, self.CHOICE)) + self.encode_body()
+
+
+def check_block_number(number: int) -> None:
+    if not 0 <= number <= 0xFFFF_FFFF:
+        raise InvalidInput(f"block number {number} must be an Unsigned32")
+
+
+@dataclass(frozen=True, slots=True)
+class BlockNumberApdu(ServiceApdu):
+    """A service APDU whose body is invoke ‖ block-number; subclasses set ``APDU_TAG`` and ``CHOICE``."""
+
+    block_number: int
+    invoke: InvokeIdAndPriority = DEFAULT_INVOKE
+
+    def __post_init__(self) -> None:
+        check_block_number(self.block_number)
+
+    def encode_body(self) -> bytes:
+        return self.invoke.encode() + self.block_number.to_bytes(4, "big")
+
+    @classmethod
+    def read_body(cls, reader: Reader) -> Self:
+        invoke = InvokeIdAndPriority.read(reader)
+        return cls(reader.uint(4, "block number"), invoke)
 
 
 def service_table(*classes: type[ServiceApdu]) -> dict[tuple[int, int], Callable[[Reader], ServiceApdu]]:

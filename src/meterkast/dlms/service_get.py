@@ -30,10 +30,12 @@ from meterkast.dlms.data import DlmsData
 from meterkast.dlms.reader import Reader, encode_length
 from meterkast.dlms.service_common import (
     DEFAULT_INVOKE,
+    BlockNumberApdu,
     DataAccessResult,
     GetDataResult,
     InvokeIdAndPriority,
     ServiceApdu,
+    check_block_number,
     encode_get_data_result,
     read_boolean,
     read_count,
@@ -45,12 +47,6 @@ from meterkast.errors import CodecError, InvalidInput
 GET_REQUEST = 0xC0
 GET_RESPONSE = 0xC4
 DSMR_MAX_LIST_REFERENCES = 16
-
-
-def _check_block_number(number: int) -> None:
-    if not 0 <= number <= 0xFFFF_FFFF:
-        raise InvalidInput(f"block number {number} must be an Unsigned32")
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,24 +67,11 @@ class GetRequestNormal(ServiceApdu):
 
 
 @dataclass(frozen=True, slots=True)
-class GetRequestNext(ServiceApdu):
+class GetRequestNext(BlockNumberApdu):
     """Asks for the block after ``block_number`` (the number of the block last received)."""
 
-    block_number: int
-    invoke: InvokeIdAndPriority = DEFAULT_INVOKE
     APDU_TAG: ClassVar[int] = GET_REQUEST
     CHOICE: ClassVar[int] = 2
-
-    def __post_init__(self) -> None:
-        _check_block_number(self.block_number)
-
-    def encode_body(self) -> bytes:
-        return self.invoke.encode() + self.block_number.to_bytes(4, "big")
-
-    @classmethod
-    def read_body(cls, reader: Reader) -> GetRequestNext:
-        invoke = InvokeIdAndPriority.read(reader)
-        return cls(reader.uint(4, "block number"), invoke)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +120,7 @@ class GetResponseWithDatablock(ServiceApdu):
     CHOICE: ClassVar[int] = 2
 
     def __post_init__(self) -> None:
-        _check_block_number(self.block_number)
+        check_block_number(self.block_number)
 
     def encode_body(self) -> bytes:
         head = self.invoke.encode() + bytes((int(self.last_block),)) + self.block_number.to_bytes(4, "big")

@@ -33,10 +33,12 @@ from meterkast.dlms.reader import Reader, encode_length
 from meterkast.dlms.service_common import (
     DEFAULT_INVOKE,
     ActionResult,
+    BlockNumberApdu,
     DataAccessResult,
     GetDataResult,
     InvokeIdAndPriority,
     ServiceApdu,
+    check_block_number,
     encode_get_data_result,
     read_boolean,
     read_count,
@@ -62,8 +64,7 @@ class DataBlockSA:
     raw_data: bytes
 
     def __post_init__(self) -> None:
-        if not 0 <= self.block_number <= 0xFFFF_FFFF:
-            raise InvalidInput(f"block number {self.block_number} must be an Unsigned32")
+        check_block_number(self.block_number)
 
     def encode(self) -> bytes:
         return (bytes((int(self.last_block),)) + self.block_number.to_bytes(4, "big")
@@ -179,19 +180,11 @@ class SetResponseNormal(ServiceApdu):
 
 
 @dataclass(frozen=True, slots=True)
-class SetResponseDatablock(ServiceApdu):
-    block_number: int
-    invoke: InvokeIdAndPriority = DEFAULT_INVOKE
+class SetResponseDatablock(BlockNumberApdu):
+    """Acknowledges the block ``block_number`` of a SET with block transfer."""
+
     APDU_TAG: ClassVar[int] = SET_RESPONSE
     CHOICE: ClassVar[int] = 2
-
-    def encode_body(self) -> bytes:
-        return self.invoke.encode() + self.block_number.to_bytes(4, "big")
-
-    @classmethod
-    def read_body(cls, reader: Reader) -> SetResponseDatablock:
-        invoke = InvokeIdAndPriority.read(reader)
-        return cls(reader.uint(4, "block number"), invoke)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 
 from meterkast.clock import Clock
+from meterkast.io.tcp import close_quietly
 from meterkast.mbus.framer import Direction, Framer
 from meterkast.mbus.link import encode_frame
 from meterkast.mbus.virtual import VirtualBus
@@ -48,9 +49,7 @@ class MbusGateway:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # the master went away; the bus stays up for the next one
         finally:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+            await close_quietly(writer)
 
     async def _forward(self, request: bytes, writer: asyncio.StreamWriter) -> None:
         async with self._lock:

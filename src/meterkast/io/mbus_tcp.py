@@ -6,9 +6,9 @@ framing. ``TcpTransport`` is the master's end; the gateway end (a virtual bus se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from meterkast.errors import LinkError
+from meterkast.io.tcp import close_quietly, open_tcp
 
 
 class TcpTransport:
@@ -19,11 +19,7 @@ class TcpTransport:
 
     @classmethod
     async def connect(cls, host: str, port: int, timeout_s: float = 5.0) -> TcpTransport:
-        where = f"tcp://{host}:{port}"
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
-        except (OSError, TimeoutError) as exc:
-            raise LinkError(f"cannot reach the M-Bus gateway at {where}: {exc}") from exc
+        reader, writer, where = await open_tcp(host, port, timeout_s, "the M-Bus gateway")
         return cls(reader, writer, where)
 
     async def write(self, data: bytes) -> None:
@@ -53,6 +49,4 @@ class TcpTransport:
             data += more
 
     async def close(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()
+        await close_quietly(self._writer)

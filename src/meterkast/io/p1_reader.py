@@ -22,7 +22,6 @@ Rules this module keeps:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
@@ -32,6 +31,7 @@ from typing import Protocol
 import serial
 
 from meterkast.errors import AuthenticationError, CodecError, FrameError, InvalidInput, LinkError, ReplayError
+from meterkast.io.tcp import close_quietly, open_tcp
 from meterkast.p1.crypto import GENERAL_GLOBAL_CIPHER, SYSTEM_TITLE_BYTES, decode_cipher_frame, decrypt_telegram
 from meterkast.p1.framer import P1Framer
 from meterkast.p1.plan import P1Decoder
@@ -107,11 +107,7 @@ class TcpTransport:
 
     @classmethod
     async def connect(cls, host: str, port: int, timeout_s: float = 10.0) -> TcpTransport:
-        where = f"tcp://{host}:{port}"
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
-        except (OSError, TimeoutError) as exc:
-            raise LinkError(f"cannot reach the P1 bridge at {where}: {exc}") from exc
+        reader, writer, where = await open_tcp(host, port, timeout_s, "the P1 bridge")
         return cls(reader, writer, where)
 
     async def read(self) -> bytes:
@@ -121,9 +117,7 @@ class TcpTransport:
             raise LinkError(f"P1 bridge {self.where} dropped the connection: {exc}") from exc
 
     async def close(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()
+        await close_quietly(self._writer)
 
 
 class SerialTransport:

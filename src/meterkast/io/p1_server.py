@@ -40,6 +40,7 @@ from typing import Protocol
 
 from meterkast.clock import Clock, SimClock
 from meterkast.errors import LinkError
+from meterkast.io.tcp import close_quietly
 from meterkast.sim.p1_source import P1Port
 
 log = logging.getLogger(__name__)
@@ -275,9 +276,7 @@ class P1Server:
             pass  # the client went away; nothing to recover
         finally:
             self._clients.discard(client)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+            await close_quietly(writer)
             log.info("P1 client %s disconnected", client.name)
 
     @staticmethod

@@ -16,7 +16,6 @@ translated at this boundary (``raise ... from``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 from types import TracebackType
 from typing import TypeVar
@@ -26,6 +25,7 @@ from meterkast.cosem.readings import GasProfileRow, read_clock, read_profile
 from meterkast.dlms import ObisCode, WrapperFrame, WrapperFramer, encode_wrapper
 from meterkast.dlms.wrapper import MANAGEMENT_LOGICAL_DEVICE
 from meterkast.errors import LinkError, NoReply
+from meterkast.io.tcp import close_quietly, open_tcp
 
 T = TypeVar("T")
 
@@ -43,11 +43,7 @@ class P3TcpClient:
 
     @classmethod
     async def connect(cls, host: str, port: int, client: P3Client, *, timeout_s: float = 10.0) -> P3TcpClient:
-        where = f"tcp://{host}:{port}"
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
-        except (OSError, TimeoutError) as exc:
-            raise LinkError(f"cannot reach the E-meter's P3 port at {where}: {exc}") from exc
+        reader, writer, where = await open_tcp(host, port, timeout_s, "the E-meter's P3 port")
         return cls(client, reader, writer, where, timeout_s)
 
     async def exchange(self, apdu: bytes) -> bytes:
@@ -93,9 +89,7 @@ class P3TcpClient:
         return await self.run(read_profile(self.client, logical_name, from_, to, channel=channel))
 
     async def close(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(OSError):
-            await self._writer.wait_closed()
+        await close_quietly(self._writer)
 
     async def __aenter__(self) -> P3TcpClient:
         await self.associate()
