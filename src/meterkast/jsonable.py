@@ -1,7 +1,8 @@
 """Turn core values (events, frozen dataclasses) into JSON-ready dicts, deterministically.
 
 Decimals become strings (never floats: a meter reading is never a float), datetimes ISO 8601, enums their
-value, dataclasses a dict with a ``type`` key naming the class.
+value, dataclasses a dict with a ``type`` key naming the class (fields hidden from ``repr``, such as keys, are
+left out).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def to_jsonable(value: Any) -> Any:  # noqa: PLR0911 - one return per JSON kind 
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {"type": type(value).__name__}
         for field in dataclasses.fields(value):
-            out[field.name] = to_jsonable(getattr(value, field.name))
+            if field.repr:  # a field hidden from repr (a key) is hidden from JSON too
+                out[field.name] = to_jsonable(getattr(value, field.name))
         return out
     return value

@@ -124,7 +124,8 @@ def test_a_restarted_link_keeps_its_keys_inventory_and_readings(tmp_path: Path) 
     assert 0 < first < second
     with sqlite3.connect(tmp_path / "cs.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM gas_couplings").fetchone()[0] == 1
-        assert db.execute("SELECT COUNT(*) FROM meter_keys").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM meter_keys WHERE kind LIKE 'p3-%'").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM meter_keys WHERE kind = 'p2-default'").fetchone()[0] == 1
         assert db.execute("SELECT COUNT(*) FROM consents").fetchone()[0] == 1
 
 

@@ -24,6 +24,7 @@ from meterkast.io.mbus_tcp import TcpTransport
 from meterkast.io.mbus_transport import VirtualTransport
 from meterkast.mbus.dsmr_master import DsmrP2Master
 from meterkast.mbus.gas_slave import GasMeterSlave
+from meterkast.mbus.keys import wrap_user_key
 from meterkast.mbus.master import BusMaster, RetryPolicy
 from meterkast.mbus.virtual import VirtualBus
 
@@ -154,3 +155,22 @@ def test_two_new_meters_at_address_0_collide() -> None:
             await p2.install(default_key=DEFAULT_KEYS[1], user_key=USER_KEYS[1])
 
     virtual_session(rig, body)
+
+
+def test_a_key_change_relays_the_set_key_records_and_keeps_the_old_key_until_the_new_one_works(
+        session: Session) -> None:
+    rig = Rig()
+
+    async def body(p2: DsmrP2Master) -> tuple[bytes, bytes | None]:
+        gas = rig.plug_in(1)
+        await p2.install(default_key=DEFAULT_KEYS[1], user_key=USER_KEYS[1])
+        rig.advance(timedelta(hours=1))
+        p2.set_user_key(1, USER_KEYS[3])  # set_encryption_key before the relay: the old key still reads
+        assert (await p2.read(1)).value_m3 == Decimal("100.000")
+        # transfer_key as the E-meter holds it: P3's MSB-first octet string turned LSB first (P3 §3.2.3.1)
+        await p2.transfer_key(1, wrap_user_key(gas.default_key, USER_KEYS[3])[::-1])
+        await p2.read(1)
+        device = p2.devices[1]
+        return device.user_key, device.next_user_key
+
+    assert session(rig, body) == (USER_KEYS[3], None)

@@ -347,3 +347,6 @@ class KeyKind(Enum):
     P3_AUTHENTICATION_PENDING = "p3-gak-pending"
     P2_DEFAULT = "p2-default"  # the gas meter's default key: only unwraps new user keys
     P2_USER = "p2-user"  # the gas meter's user key set through the E-meter
+    # A P2 key change in flight (cs.service.rotate_gas_meter_key): sealed before the transfer, current once the
+    # E-meter acknowledged both methods; "pending" = the newest pending key differs from the newest current one.
+    P2_USER_PENDING = "p2-user-pending"

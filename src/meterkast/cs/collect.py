@@ -12,7 +12,9 @@ same contact runs over TCP (``io.p3_client.P3TcpClient.run``) and in memory (``c
    "alarm bits stay until the management client clears the register", §4.2.4);
 6. release the association.
 
-``rotate(client, new_keys, kek)`` is the other procedure: a key change (``cs.service.rotate_keys``).
+``rotate(client, new_keys, kek)`` is the other procedure: a key change (``cs.service.rotate_keys``);
+``change_gas_meter_key(client, channel, wrapped, user_key)`` changes a gas meter's P2 user key through the
+E-meter (``cs.service.rotate_gas_meter_key``).
 
 ``readings_from`` keeps, of what was read, exactly the planned instants that carry a value: an entry
 outside the plan (the range descriptor is inclusive, and a repeated autumn hour is two entries) is
@@ -35,12 +37,15 @@ from meterkast.cosem.readings import GasProfileRow, read_clock, read_profile
 from meterkast.cosem.values import CLOCK_COLUMN, date_time, read_date_time
 from meterkast.cs.schedule import MeterPlan, ProfileRead
 from meterkast.dlms import (
+    ActionResult,
     Array,
     AttributeDescriptor,
     DataAccessResult,
     DlmsData,
     DoubleLongUnsigned,
+    MethodDescriptor,
     ObisCode,
+    OctetString,
     RangeDescriptor,
     SecurityKeys,
     Structure,
@@ -53,6 +58,9 @@ from meterkast.errors import CodecError, CommandRefused
 
 DATA_CLASS = 1
 PROFILE_GENERIC = 7
+MBUS_CLIENT = 72
+SET_ENCRYPTION_KEY = 7  # class 72 methods [P3-4.2.2 §7.1]
+TRANSFER_KEY = 8
 ALARM_REGISTER_VALUE = AttributeDescriptor(DATA_CLASS, ObisCode.parse(ALARM_REGISTER), 2)
 MBUS_EVENT_LOG = ObisCode.parse(MBUS_LOG)
 
@@ -134,6 +142,24 @@ def rotate(client: P3Client, new_keys: SecurityKeys, kek: bytes) -> Procedure[No
     yield from client.associate()
     yield from client.replace_keys(new_keys, kek)
     yield from read_clock(client)
+    yield from client.release()
+
+
+def change_gas_meter_key(client: P3Client, channel: int, wrapped: bytes, user_key: bytes) -> Procedure[None]:
+    """Associate, give M-Bus client setup 0-x:24.1.0 the new user key, release (DSMR-FACTS §2.5, P3 §7.1).
+
+    ``transfer_key`` first, with the key wrapped under the gas meter's default key (MSB first, P3 §3.2.3.1),
+    for the E-meter to relay over P2; then ``set_encryption_key`` with the key in plain, for the E-meter's
+    own reads; the order OSGP uses for DSMR 4.2.2. A method the meter does not answer ``success`` raises
+    ``CommandRefused``; success only means the E-meter received it (P3 §3.5), not that the gas meter did.
+    """
+    setup = ObisCode.parse(f"0-{channel}:24.1.0.255")
+    yield from client.associate()
+    for method, value, name in ((TRANSFER_KEY, wrapped, "transfer_key"),
+                                (SET_ENCRYPTION_KEY, user_key, "set_encryption_key")):
+        result, _ = yield from client.action(MethodDescriptor(MBUS_CLIENT, setup, method), OctetString(value))
+        if result is not ActionResult.SUCCESS:
+            raise CommandRefused(f"{name} on {setup}: the meter answered {result.name.lower().replace('_', '-')}")
     yield from client.release()
 
 

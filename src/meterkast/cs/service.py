@@ -28,6 +28,17 @@ later contact settles it: it reads with the current keys and, if the meter refus
 (``AuthenticationError``) while a pending pair is outstanding, with the pending pair, which then becomes
 current; a meter that still answers to the current keys never took the pending ones, which are retired.
 
+Gas meter key change (``rotate_gas_meter_key(emeter, channel)``, P2-4.0.7 §6.5.1, DSMR-FACTS §2.5): a new user
+key from ``rng``, sealed as pending (``KeyKind.P2_USER_PENDING``, under the gas meter's equipment id), wrapped
+with the gas meter's default key (``KeyKind.P2_DEFAULT``, ``store_gas_meter_default_key``) and given to the
+E-meter's M-Bus client setup 0-x:24.1.0 with ``transfer_key`` then ``set_encryption_key``; stored as the gas
+meter's ``P2_USER`` once the E-meter acknowledged both. An acknowledgement means the E-meter received the
+methods (P3 §3.5), not that the gas meter took the key: a change that went wrong on P2 shows up as M-Bus
+communication errors of that channel (alarm register, M-Bus event log). A rotation that failed before both
+acknowledgements leaves its key pending, and the next ``rotate_gas_meter_key`` sends that same key again: the
+gas meter accepts *Set new key* unencrypted whatever key it holds [§6.5], so repeating it brings gas meter
+and E-meter to the same key wherever the first attempt stopped.
+
 Rules this module keeps: time comes from ``clock`` (or the ``now`` given to ``step``) and randomness from
 ``rng``; the P3 invocation counter of each meter starts at ``counter_start`` and only goes up within this
 process (``commands.cs`` starts it at the Unix time, so a restart never reuses a counter: one contact uses
@@ -38,6 +49,7 @@ propagates and stops the service, it is not swallowed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -56,7 +68,7 @@ from meterkast.clock import Clock
 from meterkast.cosem.access import Client
 from meterkast.cosem.client import P3Client, Procedure
 from meterkast.cs.alarms import P3_COMMUNICATION_LOSS, AlarmCommand, AlarmWatch, CloseAlarm, RaiseAlarm
-from meterkast.cs.collect import Collected, collect, readings_from, rotate
+from meterkast.cs.collect import Collected, change_gas_meter_key, collect, readings_from, rotate
 from meterkast.cs.inventory import MeterEntry
 from meterkast.cs.journal import DEFAULT_KEEP, Journal, ReadRecord
 from meterkast.cs.schedule import (
@@ -75,6 +87,7 @@ from meterkast.cs.schedule import (
 from meterkast.dlms import InvocationCounter, SecurityKeys
 from meterkast.errors import AuthenticationError, CommandRefused, InvalidInput, MeterkastError
 from meterkast.io.p3_client import P3TcpClient
+from meterkast.mbus.keys import check_key, generate_user_key, wrap_user_key
 from meterkast.randomness import RandomSource
 
 log = logging.getLogger("meterkast.cs")
@@ -269,6 +282,61 @@ class CentralSystem:
         kek = self.store.get_key(emeter, KeyKind.P3_MASTER)
         self._keep_keys(emeter, new, at, PENDING_KEYS)
         return keys, kek
+
+    def store_gas_meter_default_key(self, gas_meter: str, default_key: bytes, at: datetime) -> None:
+        """Seal a gas meter's default key (delivered by its manufacturer); it only wraps new user keys and never
+        changes [P2-4.0.7 §6.5]. Storing the same key again stores nothing."""
+        key = check_key(f"default key of gas meter {gas_meter}", default_key)
+        with contextlib.suppress(InvalidInput):  # none stored yet
+            if self.store.get_key(gas_meter, KeyKind.P2_DEFAULT) == key:
+                return
+        self.store.put_key(gas_meter, KeyKind.P2_DEFAULT, key, at)
+
+    async def rotate_gas_meter_key(self, emeter: str, channel: int, now: datetime | None = None) -> bytes:
+        """Give the gas meter on ``channel`` of ``emeter`` a new P2 user key through the E-meter; returns the key
+        once the E-meter acknowledged ``transfer_key`` and ``set_encryption_key`` (module docstring)."""
+        entry = self.entries.get(emeter)
+        if entry is None:
+            raise InvalidInput(f"E-meter {emeter} is not enrolled in this central system")
+        moment = now or self.clock.now()
+        candidate = generate_user_key(self.rng)
+        async with self._one_step:
+            gas, user_key, wrapped, keys = await asyncio.to_thread(
+                self._prepare_gas_rotation, emeter, channel, candidate, moment)
+            client = self._client(entry, keys)
+            try:
+                await self._run(entry, client, change_gas_meter_key(client, channel, wrapped, user_key))
+            except MeterkastError as exc:
+                log.error("P2 key change of gas meter %s (channel %d of %s) failed, its new key stays pending: "
+                          "%s: %s", gas, channel, emeter, type(exc).__name__, exc)
+                raise
+            await asyncio.to_thread(self.store.put_key, gas, KeyKind.P2_USER, user_key, moment)
+        log.info("gas meter %s on channel %d of %s has a new P2 user key", gas, channel, emeter)
+        return user_key
+
+    def _prepare_gas_rotation(self, emeter: str, channel: int, candidate: bytes,
+                              at: datetime) -> tuple[str, bytes, bytes, SecurityKeys]:
+        """(gas meter, user key to send, the key wrapped MSB first, the E-meter's P3 keys); the key is the
+        pending one of an unconfirmed change, else ``candidate``, sealed as pending before it is sent."""
+        coupling = self.store.gas_meter_at(emeter, channel, at)
+        if coupling is None:
+            raise InvalidInput(f"no gas meter is coupled on channel {channel} of E-meter {emeter} at {at.isoformat()}")
+        gas = coupling.gas_meter
+        default_key = self.store.get_key(gas, KeyKind.P2_DEFAULT)
+        try:
+            pending: bytes | None = self.store.get_key(gas, KeyKind.P2_USER_PENDING)
+        except InvalidInput:  # never changed
+            pending = None
+        with contextlib.suppress(InvalidInput):
+            if pending == self.store.get_key(gas, KeyKind.P2_USER):
+                pending = None  # settled
+        if pending is None:
+            pending = candidate
+            self.store.put_key(gas, KeyKind.P2_USER_PENDING, pending, at)
+        else:
+            log.warning("gas meter %s has an unconfirmed P2 key change; sending that key again", gas)
+        keys, _ = self._p3_keys(emeter)
+        return gas, pending, wrap_user_key(default_key, pending), keys
 
     def _client(self, entry: MeterEntry, keys: SecurityKeys) -> P3Client:
         return P3Client(Client.MANAGEMENT, system_title=self.system_title, keys=keys, rng=self.rng,

@@ -15,7 +15,11 @@ What the link adds for the live case:
 - the CS leaves the E-meter's alarm register alone (``clear_alarm_register=False``): a restarted run
   replays the world from its commands, and a SET from outside them would make the replay differ;
 - gas meter couplings reach the CS inventory from the installation's events (DeviceCoupled/Replaced/
-  Decoupled, at their instants), standing in for the work orders a fitter files (SYSTEM M3);
+  Decoupled, at their instants), standing in for the work orders a fitter files (SYSTEM M3); each coupled
+  gas meter's default key is sealed in the CS store with it, standing in for the manufacturer's key
+  delivery, so ``rotate_gas_meter_key`` can wrap new P2 user keys;
+- the P3 server's events go to ``LiveSession.p3_event``: a gas meter key change over P3 (class 72
+  ``transfer_key`` + ``set_encryption_key``) reaches the gas meter over P2;
 - ``set_consent(level)`` records the customer's new choice from the session's now on (never backdated).
 P1 does not depend on any of this: the E-meter sends its telegrams whatever the consent (SYSTEM E3).
 """
@@ -136,6 +140,7 @@ class CsLink:
                     continue
                 gas = str((detail["new"] if event["kind"] == "DeviceReplaced" else detail["identity"])
                           ["equipment_identifier"])
+                self._keep_default_key(channel, gas, at)
                 if current is None:
                     self.store.couple_gas_meter(emeter, channel, gas, at)
                 elif current.gas_meter != gas and current.coupled_at < at:
@@ -143,6 +148,15 @@ class CsLink:
             except MeterkastError as exc:  # an inventory that disagrees: say so, keep reading the rest
                 log.error("CS inventory: %s on channel %d of %s at %s not filed: %s", event["kind"], channel,
                           emeter, at.isoformat(), exc)
+
+    def _keep_default_key(self, channel: int, gas: str, at: datetime) -> None:
+        meter = self.session.installation.gas_meters().get(channel)
+        if meter is not None and str(meter.meter_number) == gas:
+            self.cs.store_gas_meter_default_key(gas, meter.default_key, at)
+
+    async def rotate_gas_meter_key(self, channel: int) -> bytes:
+        """A new P2 user key for the gas meter on ``channel``, through the live E-meter's P3 port."""
+        return await self.cs.rotate_gas_meter_key(self.entry.emeter, channel, self.session.now)
 
     def set_consent(self, level: ConsentLevel) -> JSON:
         consent = self.cs.set_consent(self.entry.connection.ean, level, self.session.now)
@@ -200,7 +214,8 @@ async def start_cs_link(session: LiveSession, options: CsOptions) -> CsLink:
             for channel, meter in sorted(session.installation.gas_meters().items())
         )
         title = system_title_for(emeter)
-        server = P3TcpServer(lambda: session.installation.emeter, MeterInfo(title), keys)
+        server = P3TcpServer(lambda: session.installation.emeter, MeterInfo(title), keys,
+                             on_event=session.p3_event)
         try:
             port = await server.start(HOST, options.p3_port)
         except OSError as exc:
@@ -213,6 +228,8 @@ async def start_cs_link(session: LiveSession, options: CsOptions) -> CsLink:
                            clear_alarm_register=False)
         try:
             cs.enrol(entry, at=session.now)
+            for meter in session.installation.gas_meters().values():
+                cs.store_gas_meter_default_key(str(meter.meter_number), meter.default_key, session.now)
         except BaseException:
             await server.stop()
             raise

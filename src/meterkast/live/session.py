@@ -32,6 +32,8 @@ from typing import Any, Protocol
 
 from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
+from meterkast.cosem.events import MbusCommandReceived, P3Event
+from meterkast.dlms import OctetString
 from meterkast.emeter.amr import AmrStatus
 from meterkast.emeter.emeter import EMeter
 from meterkast.errors import CodecError, CommandRefused, InvalidInput
@@ -54,8 +56,10 @@ from meterkast.sim.installation import (
     Event,
     Installation,
     OperateGasMeter,
+    SetMbusUserKey,
     SetP2Fault,
     SetP2WrongKey,
+    TransferMbusKey,
 )
 from meterkast.sim.installation import Command as InstallationCommand
 from meterkast.sim.p1_source import P1Cipher, P1Port, telegram_data
@@ -118,7 +122,14 @@ class SetP1Fault:
     probability: float
 
 
-Command = Instruct | SetGasTemperature | SetP1Fault
+@dataclass(frozen=True, slots=True)
+class FromP3:
+    """An installation command the central system gave over P3: carried out now, a refusal is an event."""
+
+    command: InstallationCommand
+
+
+Command = Instruct | SetGasTemperature | SetP1Fault | FromP3
 
 
 class CentralSystemLink(Protocol):
@@ -326,7 +337,7 @@ class LiveSession:
             for record in commands:
                 self.step(record.at)
                 command = record.command
-                if not isinstance(command, Instruct | SetGasTemperature | SetP1Fault):
+                if not isinstance(command, Instruct | SetGasTemperature | SetP1Fault | FromP3):
                     raise InvalidInput(f"stored command {record.seq} is not one this meterkast knows: {command!r}")
                 self._apply(command)
             self.step(through)
@@ -355,6 +366,9 @@ class LiveSession:
             return installation.handle(installation.now, command.command)
         if isinstance(command, SetGasTemperature):
             return installation.set_gas_temperature(installation.now, command.celsius)
+        if isinstance(command, FromP3):
+            installation.schedule(installation.now, command.command)  # due at once; a refusal is CommandFailed
+            return installation.advance(installation.now)
         faults = self.world.p1_faults
         if command.kind == "p1_crc_error":
             faults.crc_error = command.probability
@@ -492,6 +506,24 @@ class LiveSession:
             command = Instruct(SetP2Fault(kind.removeprefix("p2_"), float(value)))
         self._execute(command)
         return {"kind": kind, "value": value, "at": self.now.isoformat()}
+
+    def p3_event(self, event: P3Event) -> None:
+        """What the E-meter's P3 server reports (``io.p3_server`` ``on_event``); the P2 key change is acted on.
+
+        ``transfer_key`` and ``set_encryption_key`` (class 72, 0-x:24.1.0) become installation commands, kept
+        like any other so a restarted run replays them. The meter already answered success (P3 §3.5: "as soon
+        as the command was received"), so a change the installation refuses (no P2 link, no device on the
+        channel, the relay lost on the bus) becomes a ``CommandFailed`` event, never an error here; the central
+        system sees it as failed gas reads (M-Bus communication error) if the gas meter and the E-meter now
+        differ. The other class 72 methods are not modelled on P2 yet and are only logged by the server.
+        """
+        if not isinstance(event, MbusCommandReceived) or not isinstance(event.parameters, OctetString):
+            return
+        key = event.parameters.value
+        if event.method == "transfer_key":
+            self._execute(FromP3(TransferMbusKey(event.channel, key)))
+        elif event.method == "set_encryption_key":
+            self._execute(FromP3(SetMbusUserKey(event.channel, key)))
 
     def set_consent(self, level: str) -> JSON:
         """The customer's new consent for the CS, from now on (SYSTEM C2). Not a command of the installation:

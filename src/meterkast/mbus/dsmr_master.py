@@ -10,6 +10,14 @@ Over a :class:`BusMaster` (any transport), following [P2-4.0.7 §8.3] for wired 
 4. from then on every RSP_UD must be mode 15 with a frame counter above the last one accepted for that
    channel [§5.2]; a replay or a wrong key is an :class:`AuthenticationError` naming meter and channel.
 
+Key change from the central system (P3 class 72, [P2-4.0.7 §6.5.1], [P3-4.2.2 §3.2.3.1]): ``transfer_key``
+relays the new user key, wrapped with the device's default key, as the two *Set new key* records (sent
+unencrypted, the one command a keyed device accepts so); ``set_user_key`` gives the master the key in
+plain. The master keeps the old key beside the new one until a reply decrypts with the new one: the two
+P3 methods arrive one by one, a read may fall between them, and a relay lost on the bus leaves the device
+on its old key. The device has no check value for an unwrapped key [§6.5.1]: a key wrapped with the wrong
+default key is taken as it unwraps, and every later reply fails its 2F 2F check here.
+
 Channels are numbered in install order, at most 4 devices [P2-4.0.7 §1.2], [P1-4.2.2 §5.12].
 """
 
@@ -17,9 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from meterkast.errors import CommandRefused, InvalidInput
+from meterkast.errors import AuthenticationError, CommandRefused, InvalidInput
 from meterkast.mbus.gas_reply import GasReply, read_gas_reply, read_header
-from meterkast.mbus.keys import NO_USER_KEY, encode_set_key_records, wrap_user_key
+from meterkast.mbus.keys import NO_USER_KEY, check_key, encode_set_key_records, wrap_user_key
 from meterkast.mbus.link import MAX_PRIMARY
 from meterkast.mbus.master import CI_UNENCRYPTED, BusMaster
 from meterkast.mbus.security import FrameCounterGuard, MeterIdentity
@@ -35,6 +43,7 @@ class InstalledDevice:
     meter: MeterIdentity
     user_key: bytes
     guard: FrameCounterGuard
+    next_user_key: bytes | None = None  # set by the central system, until a reply decrypts with it
 
 
 class DsmrP2Master:
@@ -69,13 +78,46 @@ class DsmrP2Master:
         self.devices[channel] = device
         return device
 
-    async def read(self, channel: int) -> GasReply:
-        """REQ_UD2 to the channel's device: its hourly value, decrypted and replay-checked."""
+    def _device(self, channel: int) -> InstalledDevice:
         device = self.devices.get(channel)
         if device is None:
             raise InvalidInput(f"no M-Bus device is installed on channel {channel}")
+        return device
+
+    async def read(self, channel: int) -> GasReply:
+        """REQ_UD2 to the channel's device: its hourly value, decrypted and replay-checked.
+
+        With a new user key outstanding the reply is tried with it first, then with the old key; the first
+        reply that decrypts with the new key retires the old one.
+        """
+        device = self._device(channel)
         frame = await self.master.request_data(device.address)
-        return read_gas_reply(frame, user_key=device.user_key, guard=device.guard, channel=channel)
+        new = device.next_user_key
+        if new is None:
+            return read_gas_reply(frame, user_key=device.user_key, guard=device.guard, channel=channel)
+        try:
+            reply = read_gas_reply(frame, user_key=new, guard=device.guard, channel=channel)
+        except AuthenticationError:  # not yet (the relay was lost, or came after this read): the old key
+            return read_gas_reply(frame, user_key=device.user_key, guard=device.guard, channel=channel)
+        device.user_key, device.next_user_key = new, None
+        return reply
+
+    async def transfer_key(self, channel: int, wrapped_lsb_first: bytes) -> None:
+        """Relay a user key wrapped with the device's default key as the *Set new key* records [§6.5.1].
+
+        ``wrapped_lsb_first`` is P3 ``transfer_key``'s octet string as the E-meter turned it, LSB first
+        [P3-4.2.2 §3.2.3.1]; the records carry it so (DIF 07h the low 64 bits, DIF 47h the high ones).
+        """
+        device = self._device(channel)
+        records = encode_set_key_records(check_key("wrapped user key", wrapped_lsb_first)[::-1])
+        await self.master.send_data(device.address, CI_UNENCRYPTED, records)
+
+    def set_user_key(self, channel: int, user_key: bytes) -> None:
+        """The user key in plain (P3 ``set_encryption_key``): used from the next read on, beside the old one
+        until a reply decrypts with it."""
+        device = self._device(channel)
+        key = check_key("user key", user_key)
+        device.next_user_key = None if key == device.user_key else key
 
     def decouple(self, channel: int) -> InstalledDevice:
         """Forget the device (P3 ``slave_deinstall``); its channel and address become free."""

@@ -8,6 +8,9 @@ every hourly read is a REQ_UD2 whose mode 15 reply is decrypted and replay-check
 a real installation: as a :class:`LinkError` or :class:`AuthenticationError` that the E-meter records as
 a failed read.
 
+A key change from the central system (P3 class 72 ``transfer_key`` / ``set_encryption_key``) reaches
+the bus through ``transfer_key`` and ``set_user_key`` (``DsmrP2Master``).
+
 Sans-I/O: the master's coroutines never wait on a :class:`BusPort`, so ``run_now`` drives them inline
 at the simulated instant.
 """
@@ -77,6 +80,19 @@ class P2GasLink:
         finally:
             self._collect(channel)
         return MbusReading(reply.value_m3, reply.capture_time, reply.status, reply.resolution_m3)
+
+    def transfer_key(self, now: datetime, channel: int, wrapped_lsb_first: bytes) -> None:
+        """Send the *Set new key* records to the device on ``channel``; a lost or refused frame is a LinkError."""
+        self._now = now
+        try:
+            run_now(self.p2.transfer_key(channel, wrapped_lsb_first))
+        except CodecError as exc:
+            raise LinkError(f"P2 key transfer on channel {channel} failed: {exc}") from exc
+        finally:
+            self._collect(channel)
+
+    def set_user_key(self, channel: int, user_key: bytes) -> None:
+        self.p2.set_user_key(channel, user_key)
 
     def take_events(self) -> list[GasMeterEvent]:
         events, self._events = self._events, []
