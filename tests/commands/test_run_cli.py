@@ -117,7 +117,12 @@ def test_ctrl_c_stops_cleanly_with_exit_0_after_serving_p1_and_http(tmp_path: Pa
         time.sleep(0.3)  # let an hour or so of simulated time pass (3600x)
     finally:
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=20)
+        try:
+            _, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a server running behind a failed test
+            process.communicate()
+            raise
     assert process.returncode == 0, err
     assert "stopped at" in err and "Traceback" not in err
     assert integrity(tmp_path / DATABASE_NAME) == "ok"
