@@ -5,7 +5,7 @@ the ``SimClock``. It moves the world forward on request (``step``), makes the P1
 faults asked for: CRC errors, truncated telegrams), keeps the recent events and telegrams numbered for
 polling, and writes down, per simulated hour, the ground truth beside the gas value the P1 stream
 showed. The runner (``runner.py``) decides when to step and what to send; ``store.py`` keeps what the
-session hands over (``take_commits``).
+session hands over (``take_commits``); ``views.py`` shapes what it shows as JSON.
 
 Rules this module keeps:
 - no I/O and no waiting: the session is called on the event loop thread and returns at once;
@@ -21,38 +21,32 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
 from meterkast.cosem.events import MbusCommandReceived, P3Event
 from meterkast.dlms import OctetString
-from meterkast.emeter.amr import AmrStatus
-from meterkast.emeter.emeter import EMeter
 from meterkast.errors import CodecError, CommandRefused, InvalidInput
 from meterkast.gasmeter import commands as gas_commands
 from meterkast.gasmeter.battery import CAPACITY_NAH
 from meterkast.gasmeter.events import ValveAction
 from meterkast.gasmeter.events import ValveCommandRefused as GasValveRefused
-from meterkast.gasmeter.identity import CeMarking, CertificateNumber
 from meterkast.gasmeter.meter import GasMeter
-from meterkast.jsonable import to_jsonable
 from meterkast.live.control import JSON
 from meterkast.live.store import CommandRecord, Commit, EventRecord, HourRecord
+from meterkast.live.views import clock_json, emeter_json, event_record, gas_meter_json, profile_json
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.encode import encode_telegram
 from meterkast.p1.values import CapturedValue
-from meterkast.sim.gaslink import GasMeterEvent
+from meterkast.sim.installation import Command as InstallationCommand
 from meterkast.sim.installation import (
-    ZONE,
-    CommandFailed,
     Event,
     Installation,
     OperateGasMeter,
@@ -61,7 +55,6 @@ from meterkast.sim.installation import (
     SetP2WrongKey,
     TransferMbusKey,
 )
-from meterkast.sim.installation import Command as InstallationCommand
 from meterkast.sim.p1_source import P1Cipher, P1Port, telegram_data
 from meterkast.sim.scenario import P1FaultKind, P1FaultWindow
 from meterkast.sim.truth import TruthHour
@@ -548,112 +541,3 @@ class LiveSession:
 
 def _operate(command: gas_commands.Command) -> Instruct:
     return Instruct(OperateGasMeter(command))
-
-
-# -- JSON views (meterkast.jsonable conventions: Decimals as strings, ISO 8601 with offset) -------------
-
-
-def clock_json(now: datetime, speed: float | None) -> JSON:
-    return {"now": now.isoformat(), "local": now.astimezone(ZONE).isoformat(), "speed": speed}
-
-
-def event_record(seq: int, event: Event) -> EventRecord:
-    if isinstance(event, GasMeterEvent):
-        inner = event.event
-        detail = {"channel": event.channel, "meter_number": event.meter_number, **_fields(inner)}
-        return EventRecord(seq, event.at, "gas_meter", type(inner).__name__, detail)
-    source = "installation" if isinstance(event, CommandFailed) else "e_meter"
-    return EventRecord(seq, event.at, source, type(event).__name__, _fields(event))
-
-
-def _fields(event: object) -> dict[str, Any]:
-    return {f.name: to_jsonable(getattr(event, f.name)) for f in dataclasses.fields(event) if f.name != "at"}  # type: ignore[arg-type]
-
-
-def gas_meter_json(meter: GasMeter, now: datetime) -> JSON:
-    frame = meter.frame(now)
-    segments = {"arrow": frame.arrow, "triangle": frame.triangle, "unit_m3": frame.unit_m3, "lit": frame.lit}
-    nameplate = {
-        f.name: str(value) if isinstance(value, CeMarking | CertificateNumber) else to_jsonable(value)
-        for f in dataclasses.fields(meter.nameplate)
-        if (value := getattr(meter.nameplate, f.name)) is not None
-    }
-    return {
-        "meter_number": str(meter.meter_number),
-        "type": meter.meter_type.value,
-        "index_m3": str(meter.index_m3),
-        "lcd": {"text": frame.text(), "segments": segments, "cells": frame.cells, "dots": sorted(frame.dots)},
-        "display_state": meter.display_state.value,
-        "battery": {
-            "fraction": meter.battery.remaining_percent / 100,
-            "low": meter.battery.is_low,
-            "empty": meter.battery.is_empty,
-        },
-        "seal_broken": meter.seal_broken,
-        "valve": meter.valve.name.lower(),
-        "alarm": meter.alarm,
-        "flowing": meter.flowing,
-        "flow_m3h": str(meter.flow_m3h),
-        "gas_temp_c": str(meter.gas_temp_c),
-        "faults": sorted(f.value for f in meter.faults),
-        "firmware": {
-            "legal": {"version": meter.legal_firmware.version, "checksum": meter.legal_firmware.checksum},
-            "functional": {
-                "version": meter.functional_firmware.version,
-                "checksum": meter.functional_firmware.checksum,
-            },
-        },
-        "nameplate": {**nameplate, "lines": meter.nameplate.lines()},
-    }
-
-
-def emeter_json(installation: Installation) -> JSON:
-    emeter = installation.emeter
-    out: JSON = {"id": emeter.equipment_id, "powered": emeter.powered, "channels": [], "power_kw": None}
-    if not emeter.powered:
-        return out
-    view = emeter.p1_view(installation.now)
-    out["channels"] = [
-        {
-            "channel": c.channel,
-            "equipment_id": c.equipment_id or None,
-            "value_m3": None if c.value_m3 is None else str(c.value_m3),
-            "capture_time": None if c.capture_time is None else c.capture_time.isoformat(),
-        }
-        for c in view.mbus
-    ]
-    return out | {
-        "power_kw": str(view.power_import_kw - view.power_export_kw),
-        "power_import_kw": str(view.power_import_kw),
-        "power_export_kw": str(view.power_export_kw),
-        "import_kwh": [str(v) for v in view.import_kwh],
-        "export_kwh": [str(v) for v in view.export_kwh],
-        "tariff": view.tariff,
-        "local_time": view.timestamp.isoformat(),
-    }
-
-
-def _flags(status: AmrStatus) -> list[str]:
-    return [flag.name for flag in AmrStatus if flag & status and flag.name is not None]
-
-
-def profile_json(emeter: EMeter, kind: str, channel: int) -> list[JSON]:
-    if kind == "hourly":
-        return [
-            {"clock": e.clock.isoformat(), "capture_time": e.capture_time.isoformat(), "value_m3": str(e.value_m3),
-             "status": _flags(e.status)}
-            for e in emeter.hourly_profile(channel)
-        ]
-    if kind not in ("daily", "monthly"):
-        raise InvalidInput(f"profile {kind!r} is not one of hourly, daily, monthly")
-    entries = emeter.daily_profile if kind == "daily" else emeter.monthly_profile
-    out = []
-    for entry in entries:
-        value = entry.channel(channel)
-        out.append({
-            "clock": entry.clock.isoformat(),
-            "capture_time": None if value is None else value.capture_time.isoformat(),
-            "value_m3": None if value is None else str(value.value_m3),
-            "status": _flags(entry.status),
-        })
-    return out

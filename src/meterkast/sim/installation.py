@@ -42,8 +42,8 @@ from zoneinfo import ZoneInfo
 
 from meterkast.emeter.emeter import EMeter
 from meterkast.emeter.events import Event as EMeterEvent
-from meterkast.emeter.readings import MbusDeviceIdentity, ValveAction
-from meterkast.errors import ClockError, CommandRefused, InvalidInput, LinkError
+from meterkast.emeter.readings import MbusDeviceIdentity
+from meterkast.errors import ClockError, CommandRefused, LinkError
 from meterkast.gasmeter import commands as gas_commands
 from meterkast.gasmeter.events import Event as GasEvent
 from meterkast.gasmeter.meter import GasMeter
@@ -53,160 +53,49 @@ from meterkast.randomness import RandomSource
 from meterkast.sim.electricity import ElectricityUse, LoadStep
 from meterkast.sim.gaslink import DirectGasLink, GasLink, GasMeterEvent
 from meterkast.sim.household import FlowStep, Household, HouseholdConfig
+from meterkast.sim.installation_commands import (
+    P2_FAULT_KINDS,
+    AddGasMeter,
+    CoupleGasMeter,
+    DecoupleGasMeter,
+    DriftGasMeterClock,
+    OperateGasMeter,
+    PowerDown,
+    PowerUp,
+    ReplaceGasMeter,
+    SendValveCommand,
+    SetMbusUserKey,
+    SetP2Fault,
+    SetP2WrongKey,
+    SetTextMessage,
+    ShiftEMeterClock,
+    SynchronizeGasMeterClock,
+    TransferMbusKey,
+)
 from meterkast.sim.p2_link import P2GasLink
 from meterkast.sim.truth import GroundTruth
 from meterkast.sim.weather import WeatherSeries
 from meterkast.timeutil import HOUR, microseconds_between, require_utc
 from meterkast.units import ZERO
 
+# The commands live in installation_commands.py; other modules import them from here too.
+__all__ = [
+    "DEFAULT_E_METER", "DEFAULT_GAS_METER", "P2_FAULT_KINDS", "ZONE", "AddGasMeter", "Command",
+    "CommandFailed", "CoupleGasMeter", "DecoupleGasMeter", "DriftGasMeterClock", "Event", "FlowPlan",
+    "GasSupply", "Installation", "LoadPlan", "OperateGasMeter", "PowerDown", "PowerUp", "ReplaceGasMeter",
+    "SendValveCommand", "SetMbusUserKey", "SetP2Fault", "SetP2WrongKey", "SetTextMessage", "ShiftEMeterClock",
+    "SynchronizeGasMeterClock", "TransferMbusKey",
+]
+
 ZONE = ZoneInfo("Europe/Amsterdam")
 DEFAULT_GAS_METER = "G0001123456789012"
 DEFAULT_E_METER = "E0031003239456716"
-P2_FAULT_KINDS = ("no_reply", "late_reply", "drop_byte", "flip_bit", "echo")  # fields of mbus.virtual.BusFaults
 
 FlowPlan = Callable[[datetime], Sequence[FlowStep]]  # local hour start → steps (seconds into the hour)
 LoadPlan = Callable[[datetime], LoadStep]  # local hour start → load from then on
 
 
-# -- commands (imperative, STYLE 8) ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReplaceGasMeter:
-    """The grid operator swaps a gas meter: a new meter (new equipment id) on the same channel."""
-
-    meter_number: str
-    meter_type: MeterType | None = None  # None: the same type as the old meter
-    initial_index_m3: Decimal = ZERO
-    channel: int | None = None
-    default_key: bytes | None = None  # None: drawn from the rng, as the factory would
-
-
-@dataclass(frozen=True, slots=True)
-class DecoupleGasMeter:
-    """A gas meter is decoupled from the E-meter (and no longer driven by its household)."""
-
-    channel: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CoupleGasMeter:
-    """A gas meter is installed on supply 1 (the house) and coupled on the first free channel (SYSTEM M3)."""
-
-    meter_number: str
-    meter_type: MeterType = MeterType.G4
-    initial_index_m3: Decimal = ZERO
-    default_key: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AddGasMeter:
-    """A further gas supply with its own meter and household, coupled on the first free channel (SYSTEM M3)."""
-
-    meter_number: str
-    meter_type: MeterType = MeterType.G4
-    initial_index_m3: Decimal = ZERO
-    household: HouseholdConfig | None = None  # None: a meter on a line that uses no gas
-    default_key: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OperateGasMeter:
-    """Something done to a gas meter itself (press its button, break its seal, drain its battery)."""
-
-    command: gas_commands.Command
-    channel: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SendValveCommand:
-    """The central system asks the E-meter to operate a gas valve: always refused and logged (SYSTEM G12, E4)."""
-
-    action: ValveAction
-    channel: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PowerDown:
-    """Mains power fails: the E-meter stops (the gas meters run on their batteries)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PowerUp:
-    """Mains power returns."""
-
-
-@dataclass(frozen=True, slots=True)
-class ShiftEMeterClock:
-    """The E-meter's clock ends up ``seconds`` off (drift, corrected or not): applied as a clock adjustment,
-    which the E-meter logs (events 4/5) beyond its 60 s shift limit."""
-
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class DriftGasMeterClock:
-    """A gas meter's own clock runs ``seconds`` ahead (negative: behind) of true time from now on."""
-
-    seconds: float
-    channel: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SynchronizeGasMeterClock:
-    """The E-meter sets a gas meter's clock to its own time over P2 (CI 6C) [P2-4.0.7 §6.2]."""
-
-    channel: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SetTextMessage:
-    """The supplier's text on P1 (0-0:96.13.0) and its code (0-0:96.13.1)."""
-
-    text: str
-    code: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SetP2Fault:
-    """One kind of wired M-Bus fault (``P2_FAULT_KINDS``) at ``probability`` (0 clears it); needs a P2GasLink."""
-
-    kind: str
-    probability: float
-
-    def __post_init__(self) -> None:
-        if self.kind not in P2_FAULT_KINDS:
-            raise InvalidInput(f"P2 fault {self.kind!r} is not one of {', '.join(P2_FAULT_KINDS)}")
-        if not 0.0 <= self.probability <= 1.0:
-            raise InvalidInput(f"P2 fault probability {self.probability} must lie between 0 and 1")
-
-
-@dataclass(frozen=True, slots=True)
-class SetP2WrongKey:
-    """The E-meter holds a wrong P2 user key for a channel (``wrong`` False restores it); needs a P2GasLink."""
-
-    wrong: bool = True
-    channel: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TransferMbusKey:
-    """P3 ``transfer_key`` on 0-x:24.1.0: relay a user key wrapped with the gas meter's default key over P2.
-
-    ``wrapped`` is LSB first, as the E-meter turned P3's octet string (P3-4.2.2 §3.2.3.1); needs a P2GasLink.
-    """
-
-    channel: int
-    wrapped: bytes = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class SetMbusUserKey:
-    """P3 ``set_encryption_key`` on 0-x:24.1.0: the E-meter reads the channel with this user key from now on
-    (beside the old one until a reply decrypts with it); needs a P2GasLink."""
-
-    channel: int
-    user_key: bytes = field(repr=False)
+# -- commands (imperative, STYLE 8): the classes are in installation_commands.py -----------------------
 
 
 Command = (

@@ -16,21 +16,20 @@ Rules this module keeps:
 - timeline kinds are a table (``_KINDS``): kind → the keys it accepts and the function that makes its
   commands; a window (``for = "4m"`` or ``until = …``) schedules the start and the end;
 - times are aware: a TOML offset date-time, an ISO 8601 string with an offset, or ``"+2d3h"`` after the
-  start; a time without an offset is refused (it would silently mean some zone);
+  start; a time without an offset is refused (it would silently mean some zone). ``scenario_schema`` reads
+  the typed values, key paths and times;
 - nothing here reads files, clocks or randomness; ``build`` draws only from the ``rng`` it is given.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from itertools import pairwise
-from typing import Any
 
 from meterkast.emeter.readings import MbusDeviceIdentity
 from meterkast.emeter.readings import ValveAction as EMeterValveAction
@@ -45,14 +44,12 @@ from meterkast.sim import installation as inst
 from meterkast.sim.gaslink import DirectGasLink, GasLink
 from meterkast.sim.household import HouseholdConfig
 from meterkast.sim.p2_link import P2GasLink
+from meterkast.sim.scenario_schema import Table, aware_time, parse_duration
 from meterkast.sim.weather import WeatherSeries
-from meterkast.timeutil import require_utc
-from meterkast.units import ZERO, to_decimal
+from meterkast.units import ZERO
 
 MAX_MBUS_DEVICES = 4  # SYSTEM M3
 DEFAULT_SPEED = 3600.0
-_DURATION = re.compile(r"(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?")
-_MISSING: Any = object()
 
 
 class P1FaultKind(Enum):
@@ -150,147 +147,18 @@ class Scenario:
         return installation
 
 
-# -- reading TOML tables with paths ---------------------------------------------------------------------
-
-
-class _Table:
-    """A TOML table that knows its key path, hands out typed values and refuses keys nobody took."""
-
-    def __init__(self, data: dict[str, Any], path: str, source: str) -> None:
-        self.data, self.path, self.source = data, path, source
-        self._taken: set[str] = set()
-
-    def fail(self, key: str | None, rule: str) -> InvalidInput:
-        where = f"{self.path}.{key}" if key and self.path else (key or self.path or "top level")
-        return InvalidInput(f"{self.source}: {where}: {rule}")
-
-    def raw(self, key: str, default: Any = _MISSING) -> Any:
-        self._taken.add(key)
-        if key in self.data:
-            return self.data[key]
-        if default is _MISSING:
-            raise self.fail(key, "is required")
-        return default
-
-    def text(self, key: str, default: Any = _MISSING) -> Any:
-        value = self.raw(key, default)
-        if value is not default and not isinstance(value, str):
-            raise self.fail(key, f"must be a string, not {value!r}")
-        return value
-
-    def number(self, key: str, default: Any = _MISSING, *, low: float | None = None, high: float | None = None) -> Any:
-        value = self.raw(key, default)
-        if value is default:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"must be a number, not {value!r}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise self.fail(key, f"{value} must lie between {low} and {high}")
-        return float(value)
-
-    def integer(self, key: str, default: Any = _MISSING, *, low: int, high: int) -> Any:
-        value = self.raw(key, default)
-        if value is default:
-            return value
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(key, f"must be a whole number from {low} to {high}, not {value!r}")
-        return value
-
-    def flag(self, key: str, default: bool) -> bool:
-        value = self.raw(key, default)
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, not {value!r}")
-        return value
-
-    def choice(self, key: str, options: tuple[str, ...], default: Any = _MISSING) -> Any:
-        value = self.text(key, default)
-        if value is not default and value not in options:
-            raise self.fail(key, f"{value!r} is not one of {', '.join(options)}")
-        return value
-
-    def decimal(self, key: str, default: Decimal) -> Decimal:
-        value = self.raw(key, default)
-        if isinstance(value, Decimal):
-            return value
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(key, f"must be a number or a decimal string, not {value!r}")
-        try:
-            result = to_decimal(value, key)
-        except InvalidInput as exc:
-            raise self.fail(key, str(exc)) from exc
-        if result < 0:
-            raise self.fail(key, f"{result} must not be negative")
-        return result
-
-    def key16(self, key: str) -> bytes | None:
-        value = self.text(key, None)
-        if value is None:
-            return None
-        try:
-            raw = bytes.fromhex(value)
-        except ValueError:
-            raw = b""
-        if len(raw) != 16:
-            raise self.fail(key, "must be 32 hex digits (an AES-128 key)")
-        return raw
-
-    def table(self, key: str) -> _Table:
-        value = self.raw(key, {})
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a table")
-        return _Table(value, f"{self.path}.{key}" if self.path else key, self.source)
-
-    def tables(self, key: str) -> list[_Table]:
-        value = self.raw(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.fail(key, f"must be an array of tables ([[{key}]])")
-        return [_Table(v, f"{key}[{i}]", self.source) for i, v in enumerate(value)]
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self._taken)
-        if unknown:
-            raise self.fail(unknown[0], f"unknown key (known here: {', '.join(sorted(self._taken))})")
-
-
-def parse_duration(text: str) -> timedelta:
-    """``"90s"``, ``"4m"``, ``"2h30m"``, ``"1d 6h"``: days, hours, minutes, seconds, in that order."""
-    match = _DURATION.fullmatch(text.strip())
-    if not text.strip() or match is None:
-        raise InvalidInput(f"duration {text!r} must look like '1d2h30m10s' (any of the parts, in that order)")
-    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-
-
-def _aware(value: Any, table: _Table, key: str, start: datetime | None) -> datetime:
-    if isinstance(value, str) and value.strip().startswith("+") and start is not None:
-        try:
-            return start + parse_duration(value.strip()[1:])
-        except InvalidInput as exc:
-            raise table.fail(key, str(exc)) from exc
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise table.fail(key, f"{value!r} is neither an ISO 8601 time with offset nor '+<duration>'") from None
-    if not isinstance(value, datetime):
-        raise table.fail(key, f"must be a date-time with offset (2025-10-26T00:30:00Z) or '+2h', not {value!r}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise table.fail(key, f"{value.isoformat()} has no offset; write Z or +01:00 so the instant is unambiguous")
-    return require_utc(value)
-
-
 # -- the timeline's vocabulary ------------------------------------------------------------------------
 
 _Made = tuple[list[tuple[datetime, inst.Command]], P1FaultWindow | None]
-_Maker = Callable[[_Table, datetime, datetime | None], _Made]
+_Maker = Callable[[Table, datetime, datetime | None], _Made]
 
 
-def _channel(t: _Table) -> int | None:
+def _channel(t: Table) -> int | None:
     value: int | None = t.integer("channel", None, low=1, high=MAX_MBUS_DEVICES)
     return value
 
 
-def _meter_type(t: _Table, default: MeterType | None) -> MeterType | None:
+def _meter_type(t: Table, default: MeterType | None) -> MeterType | None:
     text = t.text("type", None)
     if text is None:
         return default
@@ -300,7 +168,7 @@ def _meter_type(t: _Table, default: MeterType | None) -> MeterType | None:
         raise t.fail("type", str(exc)) from exc
 
 
-def _meter_number(t: _Table, key: str = "number") -> str:
+def _meter_number(t: Table, key: str = "number") -> str:
     number: str = t.text(key)
     try:
         MbusDeviceIdentity.for_meter_number(number)
@@ -310,95 +178,95 @@ def _meter_number(t: _Table, key: str = "number") -> str:
 
 
 def _operate(command: gas.Command) -> _Maker:
-    def make(t: _Table, at: datetime, _: datetime | None) -> _Made:
+    def make(t: Table, at: datetime, _: datetime | None) -> _Made:
         return [(at, inst.OperateGasMeter(command, _channel(t)))], None
 
     return make
 
 
-def _press(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _press(t: Table, at: datetime, _: datetime | None) -> _Made:
     hold = Decimal(repr(t.number("hold_s", 0.2, low=0, high=60)))
     return [(at, inst.OperateGasMeter(gas.PressButton(hold), _channel(t)))], None
 
 
-def _reseal(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _reseal(t: Table, at: datetime, _: datetime | None) -> _Made:
     return [(at, inst.OperateGasMeter(gas.Reseal(t.text("operator", "grid operator")), _channel(t)))], None
 
 
-def _replace_battery(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _replace_battery(t: Table, at: datetime, _: datetime | None) -> _Made:
     operator = t.text("operator", "grid operator")
     return [(at, inst.OperateGasMeter(gas.ReplaceBattery(operator), _channel(t)))], None
 
 
-def _drain(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _drain(t: Table, at: datetime, _: datetime | None) -> _Made:
     fraction = t.number("fraction", low=0, high=1)
     return [(at, inst.OperateGasMeter(gas.DrainBattery(round(fraction * CAPACITY_NAH)), _channel(t)))], None
 
 
-def _valve(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _valve(t: Table, at: datetime, _: datetime | None) -> _Made:
     action = t.choice("action", ("open", "close", "release"))
     if t.choice("via", ("e-meter", "gas-meter"), "e-meter") == "e-meter":
         return [(at, inst.SendValveCommand(EMeterValveAction(action), _channel(t)))], None
     return [(at, inst.OperateGasMeter(gas.CommandValve(GasValveAction(action)), _channel(t)))], None
 
 
-def _replace(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _replace(t: Table, at: datetime, _: datetime | None) -> _Made:
     command = inst.ReplaceGasMeter(
         _meter_number(t), _meter_type(t, None), t.decimal("initial_index_m3", ZERO), _channel(t), t.key16("default_key")
     )
     return [(at, command)], None
 
 
-def _decouple(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _decouple(t: Table, at: datetime, _: datetime | None) -> _Made:
     return [(at, inst.DecoupleGasMeter(_channel(t)))], None
 
 
-def _couple(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _couple(t: Table, at: datetime, _: datetime | None) -> _Made:
     meter_type = _meter_type(t, MeterType.G4) or MeterType.G4
     number, index, key = _meter_number(t), t.decimal("initial_index_m3", ZERO), t.key16("default_key")
     return [(at, inst.CoupleGasMeter(number, meter_type, index, key))], None
 
 
-def _add(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _add(t: Table, at: datetime, _: datetime | None) -> _Made:
     meter_type = _meter_type(t, MeterType.G4) or MeterType.G4
     number, index, key = _meter_number(t), t.decimal("initial_index_m3", ZERO), t.key16("default_key")
     return [(at, inst.AddGasMeter(number, meter_type, index, _extra_household(t), key))], None
 
 
-def _power_failure(t: _Table, at: datetime, until: datetime | None) -> _Made:
+def _power_failure(t: Table, at: datetime, until: datetime | None) -> _Made:
     assert until is not None
     return [(at, inst.PowerDown()), (until, inst.PowerUp())], None
 
 
-def _clock_drift(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _clock_drift(t: Table, at: datetime, _: datetime | None) -> _Made:
     seconds = t.number("seconds", low=-86400, high=86400)
     if t.choice("meter", ("e-meter", "gas-meter"), "e-meter") == "e-meter":
         return [(at, inst.ShiftEMeterClock(seconds))], None
     return [(at, inst.DriftGasMeterClock(seconds, _channel(t)))], None
 
 
-def _sync(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _sync(t: Table, at: datetime, _: datetime | None) -> _Made:
     return [(at, inst.SynchronizeGasMeterClock(_channel(t)))], None
 
 
-def _text(t: _Table, at: datetime, _: datetime | None) -> _Made:
+def _text(t: Table, at: datetime, _: datetime | None) -> _Made:
     return [(at, inst.SetTextMessage(t.text("text"), t.text("code", "")))], None
 
 
-def _p2_fault(t: _Table, at: datetime, until: datetime | None) -> _Made:
+def _p2_fault(t: Table, at: datetime, until: datetime | None) -> _Made:
     assert until is not None
     kind = t.choice("fault", tuple(k.replace("_", "-") for k in inst.P2_FAULT_KINDS)).replace("-", "_")
     probability = t.number("probability", 1.0, low=0, high=1)
     return [(at, inst.SetP2Fault(kind, probability)), (until, inst.SetP2Fault(kind, 0.0))], None
 
 
-def _wrong_key(t: _Table, at: datetime, until: datetime | None) -> _Made:
+def _wrong_key(t: Table, at: datetime, until: datetime | None) -> _Made:
     assert until is not None
     channel = _channel(t)
     return [(at, inst.SetP2WrongKey(True, channel)), (until, inst.SetP2WrongKey(False, channel))], None
 
 
-def _p1_fault(t: _Table, at: datetime, until: datetime | None) -> _Made:
+def _p1_fault(t: Table, at: datetime, until: datetime | None) -> _Made:
     assert until is not None
     kind = P1FaultKind(t.choice("fault", tuple(k.value for k in P1FaultKind)))
     return [], P1FaultWindow(at, until, kind, t.number("probability", 1.0, low=0, high=1))
@@ -433,13 +301,13 @@ _KINDS: dict[str, _Kind] = {
 TIMELINE_KINDS = tuple(_KINDS)
 
 
-def _extra_household(t: _Table) -> HouseholdConfig | None:
+def _extra_household(t: Table) -> HouseholdConfig | None:
     annual = t.number("annual_m3", 0.0, low=0, high=4000)
     return HouseholdConfig(annual_m3=annual) if annual > 0 else None
 
 
-def _timeline_item(t: _Table, start: datetime, p2_link: str) -> TimelineItem:
-    at = _aware(t.raw("at"), t, "at", start)
+def _timeline_item(t: Table, start: datetime, p2_link: str) -> TimelineItem:
+    at = aware_time(t.raw("at"), t, "at", start)
     if at < start:
         raise t.fail("at", f"{at.isoformat()} is before the scenario's start {start.isoformat()}")
     kind_name = t.choice("do", TIMELINE_KINDS)
@@ -454,7 +322,7 @@ def _timeline_item(t: _Table, start: datetime, p2_link: str) -> TimelineItem:
     return TimelineItem(at, kind_name, until, tuple(commands), p1_fault)
 
 
-def _window_end(t: _Table, at: datetime, start: datetime) -> datetime:
+def _window_end(t: Table, at: datetime, start: datetime) -> datetime:
     length, end = t.text("for", None), t.raw("until", None)
     if (length is None) == (end is None):
         raise t.fail("for", "a window needs exactly one of 'for' (a duration) or 'until' (a time)")
@@ -464,7 +332,7 @@ def _window_end(t: _Table, at: datetime, start: datetime) -> datetime:
         except InvalidInput as exc:
             raise t.fail("for", str(exc)) from exc
     else:
-        until = _aware(end, t, "until", start)
+        until = aware_time(end, t, "until", start)
     if until <= at:
         raise t.fail("until" if end is not None else "for", "the window must end after it starts")
     return until
@@ -489,7 +357,7 @@ def _check_windows(items: list[TimelineItem], source: str) -> None:
 # -- the whole file ---------------------------------------------------------------------------------------
 
 
-def _gas_meter(t: _Table, first: bool) -> GasMeterSpec:
+def _gas_meter(t: Table, first: bool) -> GasMeterSpec:
     number = _meter_number(t)
     meter_type = _meter_type(t, MeterType.G4) or MeterType.G4
     index, key = t.decimal("initial_index_m3", ZERO), t.key16("default_key")
@@ -500,7 +368,7 @@ def _gas_meter(t: _Table, first: bool) -> GasMeterSpec:
     return GasMeterSpec(number, meter_type, index, key, household)
 
 
-def _household(t: _Table) -> HouseholdConfig:
+def _household(t: Table) -> HouseholdConfig:
     defaults = HouseholdConfig()
     values = {
         "annual_m3": t.number("annual_m3", defaults.annual_m3, low=0, high=4000),
@@ -527,9 +395,9 @@ class _Head:
     seed: int
 
 
-def _head(top: _Table, source: str) -> _Head:
+def _head(top: Table, source: str) -> _Head:
     head = top.table("scenario")
-    start = _aware(head.raw("start"), head, "start", None)
+    start = aware_time(head.raw("start"), head, "start", None)
     speed: float | None = None
     if head.raw("speed", DEFAULT_SPEED) != "max":
         speed = head.number("speed", DEFAULT_SPEED, low=1e-6)
@@ -539,7 +407,7 @@ def _head(top: _Table, source: str) -> _Head:
     return result
 
 
-def _p1(top: _Table) -> tuple[str, tuple[bytes, bytes] | None]:
+def _p1(top: Table) -> tuple[str, tuple[bytes, bytes] | None]:
     p1 = top.table("p1")
     version = p1.text("version", "4")
     try:
@@ -555,8 +423,8 @@ def _p1(top: _Table) -> tuple[str, tuple[bytes, bytes] | None]:
     return version, (encryption, authentication)
 
 
-def _gas_meters(top: _Table, source: str) -> tuple[GasMeterSpec, ...]:
-    tables = top.tables("gas_meter") or [_Table({"number": inst.DEFAULT_GAS_METER}, "gas_meter[0]", source)]
+def _gas_meters(top: Table, source: str) -> tuple[GasMeterSpec, ...]:
+    tables = top.tables("gas_meter") or [Table({"number": inst.DEFAULT_GAS_METER}, "gas_meter[0]", source)]
     if len(tables) > MAX_MBUS_DEVICES:
         raise top.fail("gas_meter", f"at most {MAX_MBUS_DEVICES} M-Bus devices per E-meter (SYSTEM M3)")
     meters = tuple(_gas_meter(t, i == 0) for i, t in enumerate(tables))
@@ -572,7 +440,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{source}: not valid TOML: {exc}") from exc
-    top = _Table(document, "", source)
+    top = Table(document, "", source)
     head = _head(top, source)
     version, p1_keys = _p1(top)
     p2 = top.table("p2")
