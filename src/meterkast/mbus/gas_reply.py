@@ -6,38 +6,30 @@ Steps, each with the clause that demands it:
 - the configuration word says mode 0 (plain) or mode 15 (AES-128-CBC); with a user key set only mode
   15 is accepted, and the unencrypted ``04 FD 08`` frame counter must be above the last accepted one
   (the guard) [§5.1, §5.2, §6.5]; the plaintext must start with ``2F 2F``;
-- from the records: status ``01 FD 17`` [§6.2.4], equipment identifier ``0D 78`` [§6.4.1], the hourly
-  value with its time stamp (storage number 1: ``46 6D`` type I in UTC, ``4C 13``/``4C 14`` BCD m³)
-  [§6.1, §6.4.3, §6.4.4], valve ``89 40 FD 1A`` [§6.4.5] and configuration ``01 FD 67`` [§6.4.9] if sent.
+- the records are read by the same table the gas meter writes them with (``gas_records``): status
+  ``01 FD 17`` [§6.2.4], equipment identifier ``0D 78`` [§6.4.1], the hourly value with its time stamp
+  (storage number 1: ``46 6D`` type I in UTC, ``4C 13``/``4C 14`` BCD m³) or, before the meter's first
+  whole hour, its actual value (storage 0) [§6.1, §6.4.3, §6.4.4], valve ``89 40 FD 1A`` [§6.4.5] and
+  configuration ``01 FD 67`` [§6.4.9] if sent.
 
 Anything missing or malformed raises a :class:`RecordError` that names the meter and the record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from meterkast.errors import FrameError, RecordError
 from meterkast.mbus.application import VariableData, decode_payload
+from meterkast.mbus.gas_records import decode_gas_records
 from meterkast.mbus.header import LongHeader
-from meterkast.mbus.link import LongFrame
-from meterkast.mbus.records import DataRecord, decode_records
+from meterkast.mbus.link import C_RSP_UD, LongFrame
+from meterkast.mbus.records import decode_records
 from meterkast.mbus.security import ConfigurationWord, FrameCounterGuard, MeterIdentity, decrypt_payload
 
-C_RSP_UD = 0x08
 CI_RSP_UD_LONG = 0x72
-VIF_EXT_FD = 0xFD & 0x7F  # the codec keeps the VIF without its extension bit
-VIF_VOLUME = {0x13: Decimal("0.001"), 0x14: Decimal("0.01")}  # [§6.4.4]
-VIF_TIME_POINT = 0x6D
-VIF_FABRICATION_NUMBER = 0x78
-VIFE_ERROR_FLAGS = 0x17
-VIFE_DIGITAL_OUTPUT = 0x1A
-VIFE_SPECIAL_SUPPLIER = 0x67
-VIFE_ACCESS_NUMBER = 0x08
-HOURLY_STORAGE = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +62,7 @@ def read_gas_reply(
     after_header = frame.data[12:]
     plain = decrypt_payload(after_header, configuration, user_key=user_key, meter=meter, guard=guard,
                             channel=channel)
-    records = [r for r in decode_records(plain.records) if isinstance(r, DataRecord)]
-    return _reply(meter, header.access, records, plain.frame_counter)
+    return _reply(meter, header.access, plain.records, plain.frame_counter)
 
 
 def read_header(frame: LongFrame) -> LongHeader:
@@ -84,53 +75,26 @@ def read_header(frame: LongFrame) -> LongHeader:
     return outer.header
 
 
-def _reply(meter: MeterIdentity, access: int, records: list[DataRecord], frame_counter: int | None) -> GasReply:
+def _reply(meter: MeterIdentity, access: int, plaintext: bytes, frame_counter: int | None) -> GasReply:
     where = f"gas meter {meter.label}"
-    status = _find(records, lambda r: _is_fd(r, VIFE_ERROR_FLAGS))
-    ident = _find(records, lambda r: r.vib.vif & 0x7F == VIF_FABRICATION_NUMBER and isinstance(r.value, str))
-    stamp = _find(records, lambda r: r.vib.vif & 0x7F == VIF_TIME_POINT and r.storage == HOURLY_STORAGE)
-    volume = _find(records, lambda r: r.vib.vif in VIF_VOLUME and r.storage == HOURLY_STORAGE)
-    stored = volume is not None and stamp is not None
-    if not stored:  # before its first whole hour a meter sends its actual value, storage 0 [§6.4.3]
-        stamp = _find(records, lambda r: r.vib.vif & 0x7F == VIF_TIME_POINT and r.storage == 0)
-        volume = _find(records, lambda r: r.vib.vif in VIF_VOLUME and r.storage == 0)
-    valve = _find(records, lambda r: _is_fd(r, VIFE_DIGITAL_OUTPUT))
-    config = _find(records, lambda r: _is_fd(r, VIFE_SPECIAL_SUPPLIER))
-    counter = _find(records, lambda r: _is_fd(r, VIFE_ACCESS_NUMBER))
-    if volume is None or stamp is None:
-        missing = " and ".join(name for name, record in (("hourly time stamp (46 6D)", stamp),
-                                                         ("hourly volume (4C 13/14)", volume)) if record is None)
-        raise RecordError(f"{where}: RSP_UD has no {missing} nor an actual value [P2-4.0.7 §6.4.3, §6.4.4]")
-    if not isinstance(stamp.value, datetime):
-        raise RecordError(f"{where}: time stamp record holds {stamp.value!r}, not a date-time")
-    if not isinstance(volume.value, Decimal):
-        raise RecordError(f"{where}: volume record holds {volume.value!r}, not a number")
+    try:
+        readout = decode_gas_records(decode_records(plaintext))
+    except RecordError as exc:
+        raise RecordError(f"{where}: {exc}") from exc
+    hourly = readout.hourly
+    if hourly is None:
+        raise RecordError(f"{where}: RSP_UD has no hourly time stamp (46 6D) and hourly volume (4C 13/14) nor an "
+                          "actual value [P2-4.0.7 §6.4.3, §6.4.4]")
     return GasReply(
         meter=meter,
         access_number=access,
-        status=_int(status, where) if status is not None else 0,
-        equipment_identifier=str(ident.value) if ident is not None else None,
-        value_m3=volume.value,
-        resolution_m3=VIF_VOLUME[volume.vib.vif],
-        capture_time=stamp.value.replace(tzinfo=UTC),  # type I in UTC, DST fields coded 0 [§6.2.1, §6.4.3]
-        valve=_int(valve, where) if valve is not None else None,
-        configuration=_int(config, where) if config is not None else None,
-        frame_counter=frame_counter if frame_counter is not None else (
-            _int(counter, where, one_byte=False) if counter is not None else None),
-        stored=stored,
+        status=readout.status if readout.status is not None else 0,
+        equipment_identifier=readout.equipment_identifier,
+        value_m3=hourly.volume_m3,
+        resolution_m3=hourly.resolution_m3,
+        capture_time=hourly.captured_at,  # type I in UTC, DST fields coded 0 [§6.2.1, §6.4.3]
+        valve=readout.valve.value if readout.valve is not None else None,
+        configuration=int(readout.configuration) if readout.configuration is not None else None,
+        frame_counter=frame_counter,  # mode 15 only; mode 0 carries no counter [§5.1]
+        stored=hourly.stored,
     )
-
-
-def _is_fd(record: DataRecord, vife: int) -> bool:
-    return record.vib.vif & 0x7F == VIF_EXT_FD and bool(record.vib.vifes) and record.vib.vifes[0] & 0x7F == vife
-
-
-def _find(records: list[DataRecord], wanted: Callable[[DataRecord], bool]) -> DataRecord | None:
-    return next((r for r in records if wanted(r)), None)
-
-
-def _int(record: DataRecord, where: str, *, one_byte: bool = True) -> int:
-    if not isinstance(record.value, Decimal) or record.value != record.value.to_integral_value():
-        raise RecordError(f"{where}: record {record.quantity} holds {record.value!r}, expected an integer")
-    # Type B integers decode signed; status, valve and configuration are bit fields of one byte.
-    return int(record.value) & 0xFF if one_byte else int(record.value)
