@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from dsmr_parser import telegram_specifications
+from dsmr_parser.exceptions import ParseError
 from dsmr_parser.objects import CosemObject, MBusObject, MBusObjectPeak, ProfileGenericObject
 from dsmr_parser.parsers import TelegramParser
 
@@ -102,4 +103,40 @@ def compare(text: str, spec_name: str, telegram: Telegram) -> list[tuple[str, st
             theirs = obj["value_parser"].parse(line)
             code = match.group(1)
             results.append((obj["value_name"], code, same(telegram.values[code], theirs)))
+    return results
+
+
+def _read_nothing(theirs: Any) -> bool:
+    """dsmr_parser kept the line but could not read its value (it gives None)."""
+    if isinstance(theirs, CosemObject | MBusObject):
+        return theirs.value is None
+    return False
+
+
+def compare_read(text: str, spec_name: str, telegram: Telegram) -> list[tuple[str, str, bool]]:
+    """(dsmr_parser name, OBIS code, agree) for every line dsmr_parser *reads* a value from.
+
+    Unlike ``compare`` this takes odd telegrams: a line dsmr_parser's parser refuses (it logs and skips
+    it) or reads as None is not compared; for every other line meterkast must have the same value.
+    """
+    parser = TelegramParser(getattr(telegram_specifications, spec_name), apply_checksum_validation=False)
+    results = []
+    for obj in parser.telegram_specification["objects"]:
+        pattern = parser.telegram_specification_regexes[obj["obis_reference"]]
+        for line in pattern.findall(text):
+            try:
+                theirs = obj["value_parser"].parse(line)
+            except (ParseError, ValueError, ArithmeticError):  # ValueError: its int() on "a(b" (it re-raises)
+                continue
+            if _read_nothing(theirs):
+                continue
+            match = _CODE.match(line)
+            assert match is not None, line
+            code = match.group(1)
+            ours = telegram.values.get(code)
+            if isinstance(theirs, MBusObject) and theirs.datetime is None and isinstance(ours, CapturedValue):
+                # dsmr_parser could not read the capture time (lowercase DST flag, placeholder stamp).
+                results.append((obj["value_name"], code, (ours.value, ours.unit) == (theirs.value, theirs.unit)))
+                continue
+            results.append((obj["value_name"], code, ours is not None and same(ours, theirs)))
     return results

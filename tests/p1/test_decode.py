@@ -81,8 +81,8 @@ def test_crc_mismatch_is_reported_not_fatal_unless_strict() -> None:
 def test_bad_line_names_line_number_and_text() -> None:
     data = E350.replace(b"1-0:1.8.2(006777.240*kWh)", b"1-0:1.8.2(006777.2x0*kWh)")
     with pytest.raises(RecordError, match=r"line 7 '1-0:1\.8\.2\(006777\.2x0\*kWh\)'"):
-        decode_telegram(data)
-    t = decode_telegram(data, lenient=True)
+        decode_telegram(data, lenient=False)
+    t = decode_telegram(data)  # the default: the bad line is listed beside the good ones
     assert [(e.line, e.text) for e in t.errors] == [(7, "1-0:1.8.2(006777.2x0*kWh)")]
     assert "1-0:1.8.2" not in t.values and "1-0:1.8.1" in t.values
 
@@ -90,12 +90,13 @@ def test_bad_line_names_line_number_and_text() -> None:
 def test_garbage_line() -> None:
     data = E350.replace(b"0-0:96.13.1()", b"hello world")
     with pytest.raises(RecordError, match="line 18 'hello world'"):
-        decode_telegram(data)
+        decode_telegram(data, lenient=False)
+    assert [(e.line, e.text) for e in decode_telegram(data).errors] == [(18, "hello world")]
 
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"garbage", b"x/ABC5\r\n\r\n!", b"/ABC5\r\n\r\n1-0:1.8.1(1*kWh)\r\n", b"/AB!\r\n", b"/ABC5!12\r\n"],
+    [b"", b"garbage", b"/ABC5\r\n\r\n1-0:1.8.1(1*kWh)\r\n", b"/AB!\r\n", b"/ABC5!12\r\n"],
 )
 def test_framing_errors(data: bytes) -> None:
     with pytest.raises(FrameError):
@@ -118,4 +119,4 @@ def test_power_failure_log_variants() -> None:
         t = decode_telegram(b"/ABC5x\r\n\r\n1-0:99.97.0" + log + b"\r\n!\r\n")
         assert t["1-0:99.97.0"] == ()
     with pytest.raises(RecordError, match="announces 2"):
-        decode_telegram(b"/ABC5x\r\n\r\n1-0:99.97.0(2)(0-0:96.7.19)(000101000001W)(5*s)\r\n!\r\n")
+        decode_telegram(lenient=False, data=b"/ABC5x\r\n\r\n1-0:99.97.0(2)(0-0:96.7.19)(000101000001W)(5*s)\r\n!\r\n")

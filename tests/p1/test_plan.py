@@ -41,8 +41,8 @@ def test_a_bad_value_in_a_planned_shape_goes_to_the_general_path() -> None:
     decoder.decode(good)
     bad = good.replace(b"161113205757W", b"161313205757W")  # month 13, same length
     with pytest.raises(RecordError, match="line 4"):
-        decoder.decode(bad)
-    assert decoder.decode(bad, lenient=True).errors[0].line == 4
+        decoder.decode(bad, lenient=False)
+    assert decoder.decode(bad).errors[0].line == 4
 
 
 def test_shapes_are_bounded() -> None:

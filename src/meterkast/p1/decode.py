@@ -10,10 +10,18 @@ body into lines in a single ``findall`` pass and already separates the common on
 function; the CRC is the big-int parity method of ``crc.py``. Every value is fully converted
 (Decimal, aware datetime) before ``decode_telegram`` returns: nothing is deferred.
 
-Rules it keeps:
-- a CRC mismatch is reported in ``Telegram.crc_ok``; ``strict=True`` raises ChecksumError instead;
-- an unknown OBIS line is kept as ``RawValue``; a line that cannot be read raises RecordError naming
-  its line number and text, or with ``lenient=True`` is listed in ``Telegram.errors``;
+Rules it keeps (docs/p1.md, "What the decoder tolerates"):
+- a telegram is one unit only for its CRC: a CRC mismatch is reported in ``Telegram.crc_ok`` with
+  every value still decoded; ``strict=True`` raises ChecksumError instead;
+- an unknown OBIS line is kept as ``RawValue``; a line that cannot be read is listed in
+  ``Telegram.errors`` (line number, raw text, reason) beside the lines that could (the default), or
+  with ``lenient=False`` raises RecordError naming its line number and text;
+- a line read in part keeps what it could read and is listed too: a vendor placeholder time stamp
+  that is no calendar date (``632525252525W``) gives ``time=None`` in a ``CapturedValue`` or
+  ``PowerFailure`` (as dsmr_parser reads it) and the raw text as ``RawValue`` on a time-stamp line;
+- white space around a line's groups, white-space-only lines, text before ``/`` and text after the
+  CRC are tolerated (the last two listed as problems); bytes are bytes: the telegram is read as
+  Latin-1, so every octet is a character and none is refused;
 - only MeterkastError subclasses escape (the fuzz tests hold it to that).
 """
 
@@ -29,7 +37,7 @@ from meterkast.errors import ChecksumError, FrameError, RecordError
 from meterkast.p1.crc import crc16, parse_crc
 from meterkast.p1.obis import CHANNELS, TABLE, Layout, channel_code
 from meterkast.p1.telegram import Header, LineError, MbusDevice, Telegram
-from meterkast.p1.timestamps import decode_tst, decode_tst12, decode_tst_or_none
+from meterkast.p1.timestamps import decode_tst, decode_tst12, decode_tst_or_none, is_placeholder
 from meterkast.p1.values import (
     CapturedValue,
     GasProfile,
@@ -44,15 +52,30 @@ Decoder = Callable[[str, str, str], Value]
 
 # code, then either (number)(*unit) in one group, or any groups (with 2.2/3 continuation lines),
 # or — second alternative — any other non-empty line, which is reported as bad.
+# Blanks (space, tab) are allowed before the code, before the first "(" and at the end of the line, as
+# dsmr_parser's line patterns allow them; a line of blanks alone matches nothing and is skipped.
 LINE = re.compile(
-    r"^(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})(?:[*.]\d{1,3})?"
+    r"^[ \t]*(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})(?:[*.]\d{1,3})?[ \t]*"
     r"(?:\((-?\d{1,24}(?:\.\d{1,24})?)(?:\*([A-Za-z0-9]{1,12}))?\)"
-    r"|((?:\([^()\r\n]*\))+(?:\r?\n\([^()\r\n]*\))*))\r?$"
-    r"|^([^\r\n]+)",
+    r"|((?:\([^()\r\n]*\))+(?:\r?\n\([^()\r\n]*\))*))[ \t]*\r?$"
+    r"|^[ \t]*([^ \t\r\n][^\r\n]*)",
     re.MULTILINE | re.ASCII,
 )
+_CRC_TEXT = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)
 _NUMBER = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)
 _UNIT = re.compile(r"[A-Za-z0-9]{0,12}", re.ASCII)
+
+
+class PartlyRead(RecordError):
+    """A line read in part: ``value`` holds what could be read, the message says what could not."""
+
+    def __init__(self, message: str, value: Value) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+def _placeholder(text: str) -> str:
+    return f"time stamp {text!r} is no calendar date (a vendor placeholder); kept as text, read as no time"
 
 
 def _split(groups: str) -> list[str]:
@@ -102,7 +125,10 @@ def _text(num: str, unit: str, groups: str) -> Value:
 
 
 def _timestamp(num: str, unit: str, groups: str) -> Value:
-    return decode_tst(_single(num, unit, groups))
+    text = _single(num, unit, groups)
+    if is_placeholder(text):
+        raise PartlyRead(_placeholder(text), RawValue((text,)))
+    return decode_tst(text)
 
 
 def _captured(num: str, unit: str, groups: str) -> Value:
@@ -110,6 +136,8 @@ def _captured(num: str, unit: str, groups: str) -> Value:
     if len(parts) != 2:
         raise RecordError("expected (TST)(value*unit)")
     value, value_unit = _number(parts[1])
+    if is_placeholder(parts[0]):
+        raise PartlyRead(_placeholder(parts[0]), CapturedValue(None, value, value_unit))
     return CapturedValue(decode_tst(parts[0]), value, value_unit)
 
 
@@ -127,7 +155,13 @@ def _power_failure_log(num: str, unit: str, groups: str) -> Value:
     count = _int(parts[0])
     if len(parts) != 2 + 2 * count:
         raise RecordError(f"power failure log announces {count} entries but has {len(parts) - 2} values")
-    return tuple(PowerFailure(decode_tst(parts[i]), _duration(parts[i + 1])) for i in range(2, len(parts), 2))
+    entries = tuple(
+        PowerFailure(decode_tst_or_none(parts[i]), _duration(parts[i + 1])) for i in range(2, len(parts), 2)
+    )
+    placeholders = [parts[i] for i in range(2, len(parts), 2) if is_placeholder(parts[i])]
+    if placeholders:
+        raise PartlyRead(_placeholder(placeholders[0]), entries)
+    return entries
 
 
 def _max_demand_log(num: str, unit: str, groups: str) -> Value:
@@ -164,6 +198,8 @@ def _with_fallback(primary: Decoder, secondary: Decoder) -> Decoder:
     def decode(num: str, unit: str, groups: str) -> Value:
         try:
             return primary(num, unit, groups)
+        except PartlyRead:
+            raise
         except (ValueError, ArithmeticError):
             return secondary(num, unit, groups)
 
@@ -210,25 +246,38 @@ class Framed(NamedTuple):
     body: str  # after the header line, up to (not including) "!"
     crc: int | None
     crc_ok: bool | None
+    problems: tuple[LineError, ...]  # around the lines: text before "/", after the CRC
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _as_text(data: bytes | bytearray | memoryview | str) -> tuple[bytes, str]:
+    """(octets, Latin-1 text): bytes are bytes, so every octet is one character and none is refused."""
+    if type(data) is bytes:  # the common case first: no copy
+        return data, data.decode("latin-1")
+    if isinstance(data, str):
+        try:
+            return data.encode("latin-1"), data
+        except UnicodeEncodeError as exc:
+            raise FrameError(f"telegram has a non-octet character at {exc.start}", offset=exc.start) from exc
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise FrameError(f"a telegram is bytes or text, not {type(data).__name__}")
+    raw = bytes(data)
+    return raw, raw.decode("latin-1")
 
 
 def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool = False) -> Framed:
     """Find header, body and CRC of one telegram; FrameError/ChecksumError if it has none."""
-    if type(data) is bytes:  # the common case first: no copy
-        raw = data
-        text = raw.decode("latin-1")
-    elif isinstance(data, str):
-        text = data
-        try:
-            raw = data.encode("latin-1")
-        except UnicodeEncodeError as exc:
-            raise FrameError(f"telegram has a non-octet character at {exc.start}", offset=exc.start) from exc
-    else:
-        raw = bytes(data)
-        text = raw.decode("latin-1")
+    raw, text = _as_text(data)
     start = text.find("/")
-    if start and (start < 0 or text[:start].strip()):
-        raise FrameError("a telegram starts with '/' (after optional white space)", offset=max(start, 0))
+    if start < 0:
+        raise FrameError("a telegram starts with '/'; there is none", offset=0)
+    problems: tuple[LineError, ...] = ()
+    if start and text[:start].strip():
+        garbage = text[:start].strip()
+        problems = (LineError(0, _shown(garbage), f"{start} bytes before the telegram's '/' ignored"),)
     bang = text.find("!", start)
     if bang < 0:
         raise FrameError("telegram has no '!' end marker; it is truncated", offset=len(text))
@@ -240,7 +289,15 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     crc: int | None = None
     crc_ok: bool | None = None
     if crc_text:
-        crc = parse_crc(crc_text)
+        if strict:
+            crc = parse_crc(crc_text)
+        elif found := _CRC_TEXT.match(crc_text):
+            crc = int(found.group(), 16)
+            if crc_text[found.end() :].strip():
+                problems += (_crc_problem(text, start, bang, crc_text, "text after the CRC ignored"),)
+        elif crc_text.strip():
+            problems += (_crc_problem(text, start, bang, crc_text, "no CRC after '!': 1 to 4 hex digits expected"),)
+    if crc is not None:
         computed = crc16(raw[start : bang + 1])
         crc_ok = computed == crc
         if strict and not crc_ok:
@@ -249,7 +306,11 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     if len(header) < 4:
         raise FrameError(f"header '/{header}' is shorter than /XXX5", offset=start)
     # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
-    return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok))
+    return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems))
+
+
+def _crc_problem(text: str, start: int, bang: int, crc_text: str, reason: str) -> LineError:
+    return LineError(text.count("\n", start, bang) + 1, _shown("!" + crc_text), reason)
 
 
 _new_framed = partial(tuple.__new__, Framed)
@@ -260,18 +321,21 @@ def make_header(header: str) -> Header:
 
 
 def decode_telegram(
-    data: bytes | bytearray | memoryview | str, *, strict: bool = False, lenient: bool = False
+    data: bytes | bytearray | memoryview | str, *, strict: bool = False, lenient: bool = True
 ) -> Telegram:
     """Decode one telegram from ``/`` to ``!`` and its CRC line; see the module docstring for the rules."""
     return decode_framed(frame_telegram(data, strict=strict), lenient=lenient)
 
 
-def decode_framed(framed: Framed, *, lenient: bool = False) -> Telegram:
+def decode_framed(framed: Framed, *, lenient: bool = True) -> Telegram:
     """The general path: every line through the OBIS table's decode functions."""
     body, crc, crc_ok = framed.body, framed.crc, framed.crc_ok
     values: dict[str, Value] = {}
     unknown: list[str] = []
-    errors: list[LineError] = []
+    errors: list[LineError] = list(framed.problems)
+    if errors and not lenient:
+        first = errors[0]
+        raise RecordError(f"line {first.line} {first.text!r}: {first.reason}")
     decoders = DECODERS
     for index, (code, num, unit, groups, bad) in enumerate(LINE.findall(body)):
         if bad:
@@ -284,6 +348,9 @@ def decode_framed(framed: Framed, *, lenient: bool = False) -> Telegram:
             continue
         try:
             values[code] = decoder(num, unit, groups)
+        except PartlyRead as exc:
+            values[code] = exc.value
+            _fail(errors, lenient, framed, index, exc.reason, exc)
         except (ValueError, ArithmeticError) as exc:
             reason = exc.reason if isinstance(exc, RecordError) else str(exc)
             _fail(errors, lenient, framed, index, reason, exc)

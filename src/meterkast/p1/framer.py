@@ -10,8 +10,12 @@ incomplete telegram for the next call. Rules it keeps:
 - a telegram that grows past ``max_size`` without ``!`` is dropped the same way (bounded memory);
 - the CRC is checked here, so a reader can count bad telegrams (``crc_errors``) without decoding
   them; frames are returned with their status and the decoder reports it again;
-- what follows ``!`` on its line must be 1–4 hex digits or nothing; anything else ends the telegram
-  at the ``!`` and is left for the garbage scan.
+- the CRC is the 1–4 hex digits (either case) right after ``!``; the telegram ends with the CR LF
+  (or bare LF) that follows them, or else just after them, and the garbage scan takes what follows
+  (text after the CRC); a ``!`` followed by no hex digit is a telegram without CRC (DSMR 2.2/3);
+- end of input ends the last telegram: ``flush()`` (the reader calls it when the connection closes,
+  ``p1 parse`` at the end of the file) returns a telegram whose ``!`` arrived but whose CRC line
+  was not ended by CR LF, and counts whatever else is held as ``truncated``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from meterkast.p1.crc import crc16
 
 MAX_TELEGRAM = 16 * 1024  # a DSMR telegram is a few kB at most (text message ≤ 2048 hex characters)
-_HEX = frozenset(b"0123456789abcdefABCDEF")
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +62,33 @@ class P1Framer:
     def feed(self, data: bytes | bytearray | memoryview) -> list[Frame]:
         self._buffer += data
         frames: list[Frame] = []
-        while True:
-            frame = self._next()
-            if frame is None:
-                return frames
-            if frame.crc_ok is False:
-                self.counters.crc_errors += 1
-                if self._drop_bad_crc:
-                    continue
-            self.counters.telegrams += 1
-            frames.append(frame)
+        while (frame := self._next()) is not None:
+            if self._accept(frame):
+                frames.append(frame)
+        return frames
+
+    def flush(self) -> list[Frame]:
+        """End of input: the telegram held, if its ``!`` has arrived; the rest is dropped (``truncated``)."""
+        buffer = self._buffer
+        frames: list[Frame] = []
+        bang = buffer.find(b"!", 1)
+        if buffer[:1] == b"/" and bang >= 0:
+            frame = self._finish(bang, final=True)
+            if frame is not None and self._accept(frame):
+                frames.append(frame)
+        if buffer[:1] == b"/":  # a telegram cut off before its "!"
+            self.counters.truncated += 1
+            buffer.clear()
+        self._discard(len(buffer))
+        return frames
+
+    def _accept(self, frame: Frame) -> bool:
+        if frame.crc_ok is False:
+            self.counters.crc_errors += 1
+            if self._drop_bad_crc:
+                return False
+        self.counters.telegrams += 1
+        return True
 
     def _next(self) -> Frame | None:
         buffer = self._buffer
@@ -91,17 +112,17 @@ class P1Framer:
                 return None
             return self._finish(bang)
 
-    def _finish(self, bang: int) -> Frame | None:
+    def _finish(self, bang: int, *, final: bool = False) -> Frame | None:
         buffer = self._buffer
-        tail = buffer[bang + 1 : bang + 8]
-        newline = tail.find(b"\n")
-        digits = bytes(tail[: newline if newline >= 0 else len(tail)]).rstrip(b"\r")
-        if newline < 0 and len(tail) < 7 and len(digits) <= 4 and _HEX.issuperset(digits):
+        tail = bytes(buffer[bang + 1 : bang + 8])
+        digits = tail[: len(tail) - len(tail.lstrip(_HEX_DIGITS))][:4]
+        rest = tail[len(digits) :]
+        if rest[:1] == b"\n" or rest[:2] == b"\r\n":
+            end = bang + 1 + len(digits) + len(rest[: rest.index(b"\n") + 1])
+        elif rest in {b"", b"\r"} and not final:
             return None  # the CRC line is still arriving
-        if newline >= 0 and len(digits) <= 4 and _HEX.issuperset(digits):
-            end = bang + 1 + newline + 1
-        else:
-            digits, end = b"", bang + 1  # no CRC line: end the telegram at "!"
+        else:  # end of input, or other text after the digits: the garbage scan takes it
+            end = bang + 1 + len(digits) + (rest[:1] == b"\r")
         data = bytes(buffer[:end])
         del buffer[:end]
         if not digits:

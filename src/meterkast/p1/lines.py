@@ -46,7 +46,7 @@ from meterkast.p1.values import Quantity, Value
 
 _NUM = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)  # decode.LINE's number
 _CRC = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)  # what crc.parse_crc accepts
-_TST = re.compile(r"\d{12}[SW]\)", re.ASCII)
+_TST = re.compile(r"\d{12}[SWsw]\)", re.ASCII)
 _new_quantity = partial(tuple.__new__, Quantity)
 _DEC, _TIME, _OTHER = 0, 1, 2  # how a line is decoded again: number (*unit), time stamp, via LINE
 MEMO_LINES = 4096  # changed lines remembered per state (a voltage or current returns to earlier values)

@@ -23,7 +23,8 @@ Rules it keeps:
   general path, which reports what is wrong; plans are keyed by (header, body length) and at most
   ``max_shapes`` are kept, dropping the oldest; each memo holds at most ``MEMO_VALUES`` texts and is
   emptied when full, so a long stream pays the first-sight cost again now and then;
-- strict/lenient behave as in ``decode_telegram``; lenient results with errors are never planned.
+- strict/lenient behave as in ``decode_telegram``; results with errors are never planned, and a
+  telegram with problems around its lines (text before ``/`` or after the CRC) takes the general path.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from meterkast.p1.values import CapturedValue, Quantity, Value
 MEMO_VALUES = 4096  # a DSMR 5 meter shows ~10 new values a second: each memo emptied every few minutes
 
 _NUM = r"-?\d{1,24}(?:\.\d{1,24})?"
-_TST = r"\d{12}[SW]"
+_TST = r"\d{12}[SWsw]"
 _GROUPS = r"((?:\([^()\r\n]*\))+(?:\r?\n\([^()\r\n]*\))*)"
 _new_quantity = partial(tuple.__new__, Quantity)
 _new_captured = partial(tuple.__new__, CapturedValue)
@@ -96,6 +97,8 @@ class _Plan:
     """The compiled shape of one meter's telegrams."""
 
     def __init__(self, body: str, telegram: Telegram) -> None:
+        if not telegram.values:
+            raise ValueError("a telegram without data lines has nothing to plan")
         pattern: list[str] = []
         position = 0
         kinds: dict[str, tuple[list[str], list[int]]] = {
@@ -133,7 +136,8 @@ class _Plan:
                 self.prefixes.append(prefix)
             kinds[kind][0].append(code)
             kinds[kind][1].append(group)
-            position = match.end() - line.endswith("\r")  # the CR belongs to the separator
+            # Blanks after the last ")" and the CR belong to the separator (literal in the pattern).
+            position = match.start() + len(line.rstrip(" \t\r"))
         pattern.append(re.escape(body[position:]))
         self.regex = re.compile("".join(pattern), re.ASCII)
         self.codes = tuple(telegram.values)
@@ -221,7 +225,7 @@ class P1Decoder:
         self.planned = 0  # telegrams decoded from an earlier one's shape: plan or lines (tests, diagnostics)
 
     def decode(
-        self, data: bytes | bytearray | memoryview | str, *, strict: bool = False, lenient: bool = False
+        self, data: bytes | bytearray | memoryview | str, *, strict: bool = False, lenient: bool = True
     ) -> Telegram:
         state = self._state
         if state is not None and type(data) is bytes:
@@ -231,7 +235,7 @@ class P1Decoder:
                 return telegram
         framed = frame_telegram(data, strict=strict)
         key = (framed.header, len(framed.body))
-        plan = self._plans.get(key)
+        plan = None if framed.problems else self._plans.get(key)
         telegram = None if plan is None else plan.run(framed.body, framed.crc, framed.crc_ok, self._memos)
         if telegram is not None:
             self.planned += 1

@@ -11,6 +11,8 @@ Rules this module keeps:
   converts it to Europe/Amsterdam and writes ``S`` when DST is in force at that instant, else ``W``;
 - two-digit years follow ``strptime``'s ``%y`` pivot (69–99 → 19xx, 00–68 → 20xx), so the meters'
   "no value" stamp ``700101010000W`` is the Unix epoch, 1970-01-01 00:00 UTC;
+- the DST letter is read in either case (``150701190000s`` from the field means summer time): the
+  letter's meaning does not depend on its case, and a lowercase one is not a damaged line;
 - DSMR 2.2/3 profile stamps carry no letter [P1-3.0 §5.10]; the profile status byte's DST bit (0x08,
   DLMS AMR profile status bit 3) says which side of the autumn fold the stamp is on.
 """
@@ -26,7 +28,7 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EMPTY_TST = "700101010000W"  # what meters show on an emptied M-Bus channel (Iskra AM550)
 DST_STATUS_BIT = 0x08  # DLMS AMR profile status: daylight saving active
-_FOLD = {"S": 0, "W": 1}
+_FOLD = {"S": 0, "W": 1, "s": 0, "w": 1}
 _DIGITS = frozenset("0123456789")
 
 
@@ -50,7 +52,7 @@ def decode_tst(text: str) -> datetime:
 
 
 def decode_tst_or_none(text: str) -> datetime | None:
-    """Like ``decode_tst`` but a well-formed stamp that is no calendar date gives None.
+    """Like ``decode_tst`` but a well-formed stamp that is no calendar date gives None (``is_placeholder``).
 
     Fluvius meters fill unused max-demand history slots with ``632525252525W`` (month 25); that is
     the meter's "no value", not a damaged line.
@@ -61,6 +63,17 @@ def decode_tst_or_none(text: str) -> datetime | None:
         except RecordError:
             return None
     return decode_tst(text)  # raises with the reason
+
+
+def is_placeholder(text: str) -> bool:
+    """A well-formed ``YYMMDDhhmmssX`` that is no calendar date (``632525252525W``: a vendor's "no value")."""
+    if len(text) != 13 or text[12] not in _FOLD or not _DIGITS.issuperset(text[:12]):
+        return False
+    try:
+        decode_tst(text)
+    except RecordError:
+        return True
+    return False
 
 
 def encode_tst(moment: datetime) -> str:
