@@ -32,6 +32,7 @@ from meterkast.io.p1_reader import (
     serial_settings,
 )
 from meterkast.io.p1_server import InstantPacer, P1Server
+from meterkast.p1.crc import crc16
 from meterkast.p1.crypto import encrypt_telegram
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.telegram import Telegram
@@ -219,7 +220,7 @@ def test_reader_decrypts_with_the_key() -> None:
     assert received[0].timestamp == START
 
 
-def test_a_wrong_key_ends_the_reader_after_three_frames() -> None:
+def test_a_wrong_key_ends_the_reader_after_three_frames_when_asked() -> None:
     frames = [
         encrypt_telegram(t, encryption_key=KEY, authentication_key=SMARTY_AUTHENTICATION_KEY,
                          system_title=b"MKS\x00\x00\x00\x00\x01", invocation_counter=n)
@@ -230,11 +231,34 @@ def test_a_wrong_key_ends_the_reader_after_three_frames() -> None:
         return MemoryTransport([b"\x00garbage" + b"".join(frames)])
 
     async def scenario() -> None:
-        async for _ in p1_reader("memory", bytes(16), connect=connect):
+        async for _ in p1_reader("memory", bytes(16), connect=connect, max_auth_failures=3):
             pass
 
     with pytest.raises(AuthenticationError, match="3 frames in a row"):
         asyncio.run(scenario())
+
+
+def test_a_wrong_key_is_reported_and_the_reader_reads_on(caplog: pytest.LogCaptureFixture) -> None:
+    good = telegrams(1)[0]
+    frames = [
+        encrypt_telegram(good, encryption_key=KEY, authentication_key=SMARTY_AUTHENTICATION_KEY,
+                         system_title=b"MKS\x00\x00\x00\x00\x01", invocation_counter=n)
+        for n in range(1, 6)
+    ]  # fmt: skip
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        # Four forged frames (another key), then a genuine one: the forgeries do not stop the reader.
+        forged = [
+            encrypt_telegram(good, encryption_key=bytes(16), authentication_key=SMARTY_AUTHENTICATION_KEY,
+                             system_title=b"MKS\x00\x00\x00\x00\x01", invocation_counter=n)
+            for n in range(1, 5)
+        ]  # fmt: skip
+        return MemoryTransport([b"".join(forged), frames[4]])
+
+    with caplog.at_level(logging.WARNING, logger="meterkast.io.p1_reader"):
+        got = asyncio.run(collect(p1_reader("memory", KEY, connect=connect, max_reconnects=0)))
+    assert len(got) == 1 and got[0].crc_ok is True
+    assert any(r.levelno == logging.ERROR and "check the key" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 64, 100_000])
@@ -340,3 +364,85 @@ def test_a_bad_crc_can_be_passed_through() -> None:
 
     (telegram,) = asyncio.run(scenario())
     assert telegram.crc_ok is False
+
+
+# -- no input stops the reader (issue 10) ------------------------------------------------------------
+
+EVIL = b"/ISk5\\2MT3\n!3F97\r\n"  # valid CRC, no data lines: once crashed P1Decoder (TypeError)
+
+
+def hostile_stream() -> tuple[list[bytes], bytes]:
+    """Chunks a hostile P1 port sends, ending in a good telegram without CR LF after its CRC."""
+    good = telegrams(3)
+    bad_line = good[1].replace(b"1-0:1.8.1(", b"1-0:1.8.1(x", 1)
+    chunks = [
+        EVIL,
+        EVIL,
+        b"\x00\xff garbage \xab!!!//\r\n",
+        corrupt(good[0]),
+        bytes(range(256)) * 4,
+        good[1][:120],  # cut off by the next telegram
+        bad_line[: bad_line.index(b"!") + 1] + b"%04X\r\n" % crc16(bad_line[: bad_line.index(b"!") + 1]),
+        b"/" + b"A" * 20_000,  # grows past the framer's bound
+        good[0],
+        good[2].rstrip(b"\r\n"),  # end of input ends it
+    ]
+    return chunks, good[2]
+
+
+def check_hostile(got: list[Telegram], stats: ReaderStats, last: bytes) -> None:
+    assert [t.values for t in got[:2]] == [{}, {}]  # the evil telegram, twice, read as what it is
+    assert got[2].errors and got[2].errors[0].text.startswith("1-0:1.8.1(x")  # yielded with its bad line
+    assert got[2].decimal("1-0:1.8.2") is not None  # ... and its good ones
+    assert got[3].crc_ok is True and got[4] == decode_telegram(last)
+    assert len(got) == 5
+    assert stats.crc_errors == 1 and stats.line_errors == 1
+
+
+def test_a_hostile_port_never_stops_the_reader_memory(caplog: pytest.LogCaptureFixture) -> None:
+    chunks, last = hostile_stream()
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        return MemoryTransport(list(chunks))
+
+    stats = ReaderStats()
+    with caplog.at_level(logging.WARNING, logger="meterkast.io.p1_reader"):
+        got = asyncio.run(collect(p1_reader("memory", connect=connect, max_reconnects=0, stats=stats)))
+    check_hostile(got, stats, last)
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "bad CRC" in messages and "unreadable lines" in messages
+
+
+def test_a_hostile_port_never_stops_the_reader_tcp() -> None:
+    chunks, last = hostile_stream()
+
+    async def scenario() -> tuple[list[Telegram], ReaderStats]:
+        async def serve(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            for chunk in chunks:
+                writer.write(chunk)
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        stats = ReaderStats()
+        async with server:
+            got = await collect(p1_reader(f"tcp://127.0.0.1:{port}", max_reconnects=0, stats=stats))
+        return got, stats
+
+    got, stats = asyncio.run(scenario())
+    check_hostile(got, stats, last)
+
+
+def test_random_bytes_never_escape_the_session() -> None:
+    rng = random.Random(10)
+    good = telegrams(2)
+    chunks = [rng.randbytes(rng.randrange(1, 300)) for _ in range(200)]
+    chunks += [bytes(rng.choice(b"/!()*:.-0123456789ABCDEF\r\nSW") for _ in range(200)) for _ in range(200)]
+    chunks += good
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        return MemoryTransport(list(chunks))
+
+    got = asyncio.run(collect(p1_reader("memory", connect=connect, max_reconnects=0)))
+    assert [t.timestamp for t in got[-2:]] == [decode_telegram(g).timestamp for g in good]

@@ -10,11 +10,19 @@ and ``P1Decoder``; the reader yields ``Telegram`` values.
 Rules this module keeps:
 - a dropped connection is not the end: the reader reconnects with exponential backoff (0.5 s doubling to
   60 s, reset by the next good telegram); the sleeping is injected, so tests do not wait;
-- telegrams with a bad CRC are skipped (``skip_bad_crc``) and counted; a CRC storm, undecodable
-  telegrams and failed decryptions are reported through ``logging`` at most once per ``report_every_s``
-  per kind ("37 telegrams with a bad CRC in the last 60 s"), timed on an injected monotonic clock;
+- no input ever stops the reader (issue 10): what it cannot use is reported and skipped, and it reads on.
+  Telegrams with a bad CRC are skipped (``skip_bad_crc``: the decoder still reads their values, but a
+  reader refuses to use them) and counted; telegrams whose frame cannot be read at all, or that have
+  no readable line but some unreadable ones, are counted as ``decode_errors``; a telegram with some
+  unreadable lines is yielded with them in ``Telegram.errors`` (its other lines are good) and counted
+  as ``line_errors``. Each kind is reported through
+  ``logging`` at most once per ``report_every_s`` ("37 telegrams with a bad CRC in the last 60 s"),
+  timed on an injected monotonic clock;
+- end of a connection ends the telegram in progress (a last ``!CRC`` without CR LF is still read);
 - with a key, a frame that fails authentication is skipped and reported; three in a row with nothing
-  good between them mean the key is wrong: ``AuthenticationError`` ends the reader;
+  good between them probably mean the key is wrong, which is said (rate-limited) at ERROR level; the
+  reader ends with ``AuthenticationError`` only when the caller asks for that (``max_auth_failures``),
+  since forged frames on the line must not be able to stop it;
 - transports are small (``P1Transport``: ``read() -> bytes``, ``b""`` at end of stream; ``close()``);
   ``MemoryTransport`` is the in-memory twin; foreign errors become ``LinkError`` at this boundary.
 """
@@ -22,6 +30,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
@@ -30,10 +39,10 @@ from typing import Protocol
 
 import serial
 
-from meterkast.errors import AuthenticationError, CodecError, FrameError, InvalidInput, LinkError, ReplayError
+from meterkast.errors import AuthenticationError, CodecError, InvalidInput, LinkError, MeterkastError, ReplayError
 from meterkast.io.tcp import close_quietly, open_tcp
 from meterkast.p1.crypto import GENERAL_GLOBAL_CIPHER, SYSTEM_TITLE_BYTES, decode_cipher_frame, decrypt_telegram
-from meterkast.p1.framer import P1Framer
+from meterkast.p1.framer import Frame, P1Framer
 from meterkast.p1.plan import P1Decoder
 from meterkast.p1.specs import spec_for
 from meterkast.p1.telegram import Telegram
@@ -211,7 +220,7 @@ class RateLimitedReport:
         self._last: dict[str, float] = {}
         self._count: dict[str, int] = {}
 
-    def note(self, kind: str, detail: str) -> None:
+    def note(self, kind: str, detail: str, level: int = logging.WARNING) -> None:
         self._count[kind] = self._count.get(kind, 0) + 1
         now = self._monotonic()
         last = self._last.get(kind)
@@ -219,7 +228,7 @@ class RateLimitedReport:
             return
         count = self._count.pop(kind)
         window = "" if last is None else f" in the last {now - last:.0f} s"
-        log.warning("P1 reader: %d %s%s (latest: %s)", count, kind, window, detail)
+        log.log(level, "P1 reader: %d %s%s (latest: %s)", count, kind, window, detail)
         self._last[kind] = now
 
 
@@ -284,6 +293,7 @@ class ReaderStats:
     telegrams: int = 0
     crc_errors: int = 0
     decode_errors: int = 0
+    line_errors: int = 0  # telegrams yielded with some unreadable lines listed in Telegram.errors
     auth_errors: int = 0
     connects: int = 0
     reconnects: int = 0
@@ -303,6 +313,7 @@ class _Decryptor:
         self._framer = CipherFramer()
         self._last_counter: int | None = None
         self._failures = 0
+        self.max_failures: int | None = None  # None: never end the reader (module docstring)
 
     def feed(self, data: bytes) -> bytes:
         plain: list[bytes] = []
@@ -316,17 +327,21 @@ class _Decryptor:
                         last_invocation_counter=self._last_counter,
                     )
                 )
-            except (AuthenticationError, FrameError) as exc:
+            except Exception as exc:  # a MeterkastError, or a bug: neither may stop the reader
                 self._stats.auth_errors += 1
                 self._failures += 1
+                reason = exc.reason if isinstance(exc, CodecError) else str(exc)
                 if self._failures >= MAX_AUTH_FAILURES and not isinstance(exc, ReplayError):
-                    raise AuthenticationError(
-                        f"{self._failures} frames in a row from {self._url} failed to decrypt; "
-                        f"check the key ({exc.reason})"
-                    ) from exc
-                self._report.note("frames that failed to decrypt", exc.reason)
+                    message = f"{self._failures} frames in a row from {self._url} failed to decrypt; check the key"
+                    if self.max_failures is not None and self._failures >= self.max_failures:
+                        raise AuthenticationError(f"{message} ({reason})") from exc
+                    self._report.note("frames that failed to decrypt; check the key", reason, logging.ERROR)
+                    continue
+                self._report.note("frames that failed to decrypt", reason)
                 continue
-            self._last_counter = decode_cipher_frame(frame).invocation_counter
+            # It just decrypted, so it parses; if not, the replay check simply stays where it was.
+            with contextlib.suppress(MeterkastError):
+                self._last_counter = decode_cipher_frame(frame).invocation_counter
             self._failures = 0
         return b"".join(plain)
 
@@ -346,20 +361,45 @@ class _Session:
         self._skip_bad_crc = skip_bad_crc
 
     def feed(self, data: bytes) -> list[Telegram]:
+        """The telegrams completed by ``data``; never raises for what arrives (module docstring)."""
         if self._decryptor is not None:
             data = self._decryptor.feed(data)
+        return self._decode(self._framer.feed(data))
+
+    def flush(self) -> list[Telegram]:
+        """End of the connection: the telegram in progress, if its ``!`` arrived."""
+        return self._decode(self._framer.flush())
+
+    def _decode(self, frames: list[Frame]) -> list[Telegram]:
         telegrams: list[Telegram] = []
-        for frame in self._framer.feed(data):
+        for frame in frames:
             if frame.crc_ok is False:
                 self._stats.crc_errors += 1
                 self._report.note("telegrams with a bad CRC", f"sent {frame.crc:04X}")
                 if self._skip_bad_crc:
                     continue
             try:
-                telegrams.append(self._decoder.decode(frame.data))
-            except CodecError as exc:
+                telegram = self._decoder.decode(frame.data)
+            except MeterkastError as exc:
                 self._stats.decode_errors += 1
                 self._report.note("telegrams that could not be decoded", str(exc))
+                continue
+            except Exception as exc:  # a decoder bug must not stop the reader either
+                self._stats.decode_errors += 1
+                self._report.note("telegrams that could not be decoded", f"internal error {exc!r}", logging.ERROR)
+                continue
+            if telegram.errors and not telegram.values:  # e.g. noise between a "/" and a "!": nothing to use
+                self._stats.decode_errors += 1
+                first = telegram.errors[0]
+                self._report.note("telegrams that could not be decoded", f"line {first.line}: {first.reason}")
+                continue
+            if telegram.errors:
+                self._stats.line_errors += 1
+                first = telegram.errors[0]
+                self._report.note(
+                    "telegrams with unreadable lines", f"line {first.line} {first.text!r}: {first.reason}"
+                )
+            telegrams.append(telegram)
         self._stats.telegrams += len(telegrams)
         return telegrams
 
@@ -379,11 +419,13 @@ async def p1_reader(
     backoff: Backoff | None = None,
     report_every_s: float = 60.0,
     stats: ReaderStats | None = None,
+    max_auth_failures: int | None = None,
 ) -> AsyncGenerator[Telegram, None]:
     """Telegrams from ``url`` until cancelled, or until ``max_reconnects`` attempts in a row have failed.
 
     ``version`` picks the serial settings (2.2: 9600 7E1; 4, 4.2, 5: 115200 8N1); ``baud`` overrides the
-    speed. ``key`` (16 bytes) turns on AES-128-GCM decryption with ``authentication_key``.
+    speed. ``key`` (16 bytes) turns on AES-128-GCM decryption with ``authentication_key``; with
+    ``max_auth_failures`` that many frames in a row failing to decrypt end the reader (a wrong key).
     """
     settings = serial_settings(version, baud)
     backoff = backoff if backoff is not None else Backoff()
@@ -397,12 +439,16 @@ async def p1_reader(
             stats.connects += 1
             try:
                 decryptor = _Decryptor(key, authentication_key, url, report, stats) if key is not None else None
+                if decryptor is not None:
+                    decryptor.max_failures = max_auth_failures
                 session = _Session(decryptor, decoder, report, stats, skip_bad_crc=skip_bad_crc)
                 while data := await transport.read():
                     for telegram in session.feed(data):
                         failures = 0
                         backoff.reset()
                         yield telegram
+                for telegram in session.flush():
+                    yield telegram
                 raise LinkError(f"{url} closed the connection")
             finally:
                 await transport.close()
