@@ -18,6 +18,7 @@ import pytest
 from meterkast.cli import main
 from meterkast.sim.installation import Installation
 from meterkast.sim.p1_source import P1Port
+from tests.p1.odd_corpus import ODD
 
 START = datetime(2024, 10, 27, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,12 +55,51 @@ def test_parse_reports_bad_telegrams_with_their_position(tmp_path: Path, capsys:
     assert main(["p1", "parse", str(path), "--json"]) == 1  # some bad, some good
     captured = capsys.readouterr()
     objects = [json.loads(line) for line in captured.out.splitlines()]
-    assert len(objects) == 2 and all(o["crc_ok"] for o in objects)
+    assert [o.get("crc_ok") for o in objects] == [True, False, None, True]  # the cut-off one has no values
     assert objects[0]["mbus"]["1"]["equipment_id"] == "G0001123456789012"
-    errors = captured.err.splitlines()
     bad_at = len(b"noise before\r\n") + len(good[0])
+    assert objects[1]["values"]["1-0:1.8.1"]["value"].startswith("9.")  # shown, flagged as not verified
+    assert objects[1]["crc"]["sent"] != objects[1]["crc"]["computed"] and objects[1]["offset"] == bad_at
+    assert "cut off" in objects[2]["error"] and objects[2]["offset"] == bad_at + len(bad_crc)
+    errors = captured.err.splitlines()
     assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line 28): CRC mismatch: the telegram says")
+    assert "values shown but not verified" in errors[0]
     assert f"byte {bad_at + len(bad_crc)} " in errors[1] and "cut off" in errors[1]
+    assert main(["p1", "parse", str(path)]) == 1
+    assert "CRC BAD: values not verified" in capsys.readouterr().out
+
+
+def test_parse_keeps_every_odd_field_telegram(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The field quirks of issue 10, one file: every telegram is shown, problems listed, exit 1."""
+    path = tmp_path / "odd.log"
+    path.write_bytes(b"".join(o.data for o in ODD if o.name != "text before the '/'"))
+    assert main(["p1", "parse", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    objects = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(objects) == len(ODD) - 1 and all("values" in o for o in objects)
+    problems = [p for o in objects for p in o["problems"]]
+    assert any(p["text"].startswith("0-1:24.2.1(632525252525W)") for p in problems)
+    assert all(p["line"] > 0 and p["reason"] for p in problems)
+    reported = [line for line in captured.err.splitlines() if "632525252525W" in line]
+    assert reported and ": line " in reported[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"/ISk5\\2MT3\n!3F97\r\n", 0),  # valid CRC, no data lines: clean
+        (b"/ISk5\\2MT3\n!3F97", 0),  # end of input ends it
+        (b"/ISk5\\2MT3\n!3F98\r\n", 1),  # CRC mismatch: shown, exit 1
+        (b"/ISk5\\2MT3\n1-0:1.8.1(x)\r\n!\r\n", 1),  # an unreadable line: shown, exit 1
+        (b"/ISk5\\2MT3\n1-0:1.8.1(1", 2),  # cut off: nothing read
+    ],
+)
+def test_parse_exit_codes(tmp_path: Path, data: bytes, code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "one.log"
+    path.write_bytes(data)
+    assert main(["p1", "parse", str(path)]) == code
+    out = capsys.readouterr().out
+    assert (out != "") == (code != 2)
 
 
 def test_parse_exits_2_when_nothing_can_be_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,8 +5,10 @@
   prints;
 - ``read`` connects to ``tcp://host:port`` or opens a serial device and prints each telegram (one JSON
   object per line with ``--json``), reconnecting after drops;
-- ``parse`` reads every telegram in a file (or stdin), reports the bad ones with their byte offset and
-  line, and exits 0 when all are good, 1 when some are bad, 2 when none can be read.
+- ``parse`` reads every telegram in a file (or stdin) and shows each one's values, even with a CRC
+  mismatch (flagged: not verified) or some unreadable lines; problems go to stderr with their byte
+  offset, file line and raw text (and into ``--json``). Exit 0: all clean; 1: some problem but at
+  least one telegram read; 2: none could be read, or a usage error (docs/p1.md, "p1 parse").
 
 This module is a composition root: it builds the clock, random source, installation and adapters.
 """
@@ -38,7 +40,7 @@ from meterkast.p1.crc import crc16
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.framer import P1Framer
 from meterkast.p1.specs import SPECS, spec_for
-from meterkast.p1.telegram import Telegram
+from meterkast.p1.telegram import LineError, Telegram
 from meterkast.p1.values import CapturedValue, GasProfile, Quantity
 from meterkast.sim.installation import Installation, ReplaceGasMeter
 from meterkast.sim.p1_source import P1Cipher, P1Port
@@ -80,7 +82,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     parse = verbs.add_parser("parse", help="decode every telegram in a file ('-' = stdin)")
     parse.add_argument("file", metavar="FILE")
-    parse.add_argument("--json", action="store_true", help="one JSON object per good telegram")
+    parse.add_argument("--json", action="store_true", help="one JSON object per telegram, with its problems")
     parse.set_defaults(handler=parse_command)
 
 
@@ -120,6 +122,7 @@ def telegram_json(telegram: Telegram) -> dict[str, Any]:
         "crc_ok": telegram.crc_ok,
         "values": {code: _value_json(value) for code, value in telegram.values.items()},
         "mbus": mbus,
+        "errors": [{"line": e.line, "text": e.text, "reason": e.reason} for e in telegram.errors],
     }
 
 
@@ -139,12 +142,16 @@ def telegram_text(telegram: Telegram) -> str:
     ]
     for n, device in telegram.mbus.items():
         reading = device.reading
-        if isinstance(reading, CapturedValue | GasProfile) and reading.time is not None:
-            parts.append(f"[{n}] {device.equipment_text or '-'} {reading.value} m3 @ {reading.time.isoformat()}")
+        if isinstance(reading, CapturedValue | GasProfile):
+            moment = "(no time)" if reading.time is None else reading.time.isoformat()
+            unit = f" {reading.unit}" if reading.unit else ""
+            parts.append(f"[{n}] {device.equipment_text or '-'} {reading.value}{unit} @ {moment}")
         else:
             parts.append(f"[{n}] {device.equipment_text or '-'} (no value)")
     if telegram.crc_ok is False:
-        parts.append("CRC BAD")
+        parts.append("CRC BAD: values not verified")
+    if telegram.errors:
+        parts.append(f"{len(telegram.errors)} unreadable line(s)")
     return "  ".join(parts)
 
 
@@ -243,26 +250,40 @@ def read_command(args: argparse.Namespace) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Scanned:
-    """One telegram found in a capture: where it starts, and what it decoded to or why it did not."""
+    """One telegram found in a capture: where it starts, what it decoded to, and what is wrong with it.
+
+    ``telegram`` is None only when nothing could be read (``error`` says why); a telegram with a CRC
+    mismatch or with unreadable lines keeps every value it has, and ``problems`` lists what is wrong
+    (file line, raw text, reason).
+    """
 
     offset: int  # byte offset of its "/"
     line: int  # 1-based line of its "/"
     telegram: Telegram | None
     error: str | None
+    problems: tuple[LineError, ...] = ()
+    computed_crc: int | None = None  # set when the CRC does not match
+
+    @property
+    def clean(self) -> bool:
+        return self.telegram is not None and self.telegram.crc_ok is not False and not self.problems
 
 
 def scan_telegrams(data: bytes) -> list[Scanned]:
-    """Every telegram in ``data``, good or bad, in order; a "/" that never reaches "!" is a cut-off one."""
+    """Every telegram in ``data``, good or bad, in order; end of input ends the last one.
+
+    A "/" that never reaches "!" is a cut-off telegram.
+    """
     framer = P1Framer()
     spans: list[tuple[int, int]] = []
     found: list[Scanned] = []
     position = 0
-    for frame in framer.feed(data):
+    for frame in framer.feed(data) + framer.flush():
         offset = data.find(frame.data, position)
         position = offset + len(frame.data)
         spans.append((offset, position))
         line = data.count(b"\n", 0, offset) + 1
-        found.append(_check(frame.data, frame.crc, frame.crc_ok, offset, line))
+        found.append(_check(frame.data, frame.crc_ok, offset, line))
     for match in re.finditer(rb"/", data):
         where = match.start()
         if not any(start <= where < end for start, end in spans):
@@ -271,32 +292,62 @@ def scan_telegrams(data: bytes) -> list[Scanned]:
     return sorted(found, key=lambda s: s.offset)
 
 
-def _check(data: bytes, crc: int | None, crc_ok: bool | None, offset: int, line: int) -> Scanned:
-    if crc_ok is False and crc is not None:
-        computed = crc16(data[: data.rindex(b"!") + 1])
-        return Scanned(offset, line, None, f"CRC mismatch: the telegram says {crc:04X}, its bytes give {computed:04X}")
+def _check(data: bytes, crc_ok: bool | None, offset: int, line: int) -> Scanned:
     try:
-        return Scanned(offset, line, decode_telegram(data), None)
+        telegram = decode_telegram(data)
     except CodecError as exc:
         where = f" (byte {offset + exc.offset})" if exc.offset is not None else ""
         return Scanned(offset, line, None, f"{exc.reason}{where}")
+    problems = tuple(LineError(line + e.line - 1, e.text, e.reason) for e in telegram.errors)
+    computed = crc16(data[: data.rindex(b"!") + 1]) if crc_ok is False else None
+    return Scanned(offset, line, telegram, None, problems, computed)
+
+
+def scanned_json(item: Scanned) -> dict[str, Any]:
+    """One telegram of ``p1 parse --json``: where it is, its values, CRC status and problems."""
+    head: dict[str, Any] = {"offset": item.offset, "line": item.line}
+    if item.telegram is None:
+        return {**head, "error": item.error}
+    telegram = item.telegram
+    crc = {
+        "sent": None if telegram.crc is None else f"{telegram.crc:04X}",
+        "computed": None if item.computed_crc is None else f"{item.computed_crc:04X}",
+    }
+    return {**head, **telegram_json(telegram), "crc": crc, "problems": [_problem_json(p) for p in item.problems]}
+
+
+def _problem_json(problem: LineError) -> dict[str, Any]:
+    return {"line": problem.line, "text": problem.text, "reason": problem.reason}
 
 
 def parse_command(args: argparse.Namespace) -> int:
+    """Exit 0: every telegram read clean; 1: some problem (CRC mismatch, unreadable line or telegram,
+    cut-off telegram) but at least one telegram read; 2: no telegram could be read, or a usage error
+    (docs/p1.md, "p1 parse")."""
     name = "stdin" if args.file == "-" else args.file
     try:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {name}: {exc.strerror or exc}") from exc
     scanned = scan_telegrams(data)
-    good = bad = 0
+    read = 0
     for item in scanned:
+        where = f"{name}: telegram at byte {item.offset} (line {item.line})"
         if item.telegram is not None:
-            good += 1
-            _write(json.dumps(telegram_json(item.telegram)) if args.json else telegram_text(item.telegram))
+            read += 1
+            _write(json.dumps(scanned_json(item)) if args.json else telegram_text(item.telegram))
+            if item.computed_crc is not None and item.telegram.crc is not None:
+                print(
+                    f"{where}: CRC mismatch: the telegram says {item.telegram.crc:04X}, its bytes give "
+                    f"{item.computed_crc:04X}; values shown but not verified",
+                    file=sys.stderr,
+                )
+            for problem in item.problems:
+                print(f"{where}: line {problem.line} {problem.text!r}: {problem.reason}", file=sys.stderr)
         else:
-            bad += 1
-            print(f"{name}: telegram at byte {item.offset} (line {item.line}): {item.error}", file=sys.stderr)
-    if not good:
-        raise InvalidInput(f"no telegram in {name} could be read ({bad} bad)")
-    return 1 if bad else 0
+            if args.json:
+                _write(json.dumps(scanned_json(item)))
+            print(f"{where}: {item.error}", file=sys.stderr)
+    if not read:
+        raise InvalidInput(f"no telegram in {name} could be read ({len(scanned)} bad)")
+    return 0 if all(item.clean for item in scanned) else 1
