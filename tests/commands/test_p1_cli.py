@@ -8,8 +8,10 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -168,3 +170,26 @@ def test_read_from_a_running_server_then_stop_it_with_ctrl_c(capsys: pytest.Capt
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_read_survives_a_hostile_port(capsys: pytest.CaptureFixture[str]) -> None:
+    """The telegram that once killed `p1 read` (valid CRC, no data lines), garbage, a bad CRC: it reads on."""
+    good = capture("5", 2)
+    bad_crc = good[0].replace(b"1-0:1.8.1(000000.", b"1-0:1.8.1(000009.")
+    stream = b"/ISk5\\2MT3\n!3F97\r\n" + b"\x00\xab garbage!/\r\n" + bad_crc + good[0] + good[1]
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+
+        def serve() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.sendall(stream)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        code = main(["p1", "read", f"tcp://127.0.0.1:{port}", "--count", "3", "--json", "--retries", "0"])
+        thread.join(timeout=10)
+    assert code == 0
+    objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["values"] == {} for o in objects] == [True, False, False]
+    assert all(o["crc_ok"] for o in objects)
