@@ -118,6 +118,15 @@ def _odd() -> list[Odd]:
         Odd("no CRC (a DSMR 4 telegram cut to '!')", V42[: V42.index(b"!") + 1] + b"\r\n", "V4", None, 0),
         Odd("DSMR 3 gas with continuation line, LF only", V3.replace(b"\r\n", b"\n"), "V3", None, 0),
         Odd("Fluvius placeholder stamps in the max demand history", FLUVIUS, "BELGIUM_FLUVIUS", True, 0),
+        Odd(
+            "time stamps without their DST letter",
+            with_crc(V42.replace(b"(161113205757W)", b"(161113205757)").replace(b"(161129200000W)", b"(161129200000)")),
+            "V4",
+            True,
+            0,
+        ),
+        Odd("CR CR LF line ends", with_crc(V5.replace(b")\r\n", b")\r\r\n")), "V5", True, 0),
+        Odd("a header shorter than /XXX5", with_crc(V5.replace(b"/ISk5\\2MT382-1000", b"/KAM")), "V5", True, 1),
     ]
     return odd
 

@@ -90,3 +90,21 @@ def test_lowercase_crc_and_text_after_it() -> None:
     telegram = decode_telegram(V5.rstrip(b"\r\n") + b"\tgarbage\r\n")
     assert telegram.crc_ok is True and [e.reason for e in telegram.errors] == ["text after the CRC ignored"]
     assert decode_telegram(V5.replace(b"!6EEE", b"!zz")).crc is None
+
+
+def test_stamps_without_their_dst_letter_read_as_dsmr_parser_reads_them() -> None:
+    data = with_crc(V42.replace(b"0-0:1.0.0(161113205757W)", b"0-0:1.0.0(161113205757)"))
+    telegram = decode_telegram(data)
+    assert telegram.errors == () and telegram.timestamp == decode_tst("161113205757S")
+    gas = with_crc(V42.replace(b"0-1:24.2.1(161129200000W)", b"0-1:24.2.1(161129200000)"))
+    assert decode_telegram(gas).mbus[1].reading.time == decode_tst("161129200000S")  # type: ignore[union-attr]
+
+
+def test_a_short_header_and_extra_carriage_returns() -> None:
+    short = with_crc(V5.replace(b"/ISk5\\2MT382-1000", b"/KAM"))
+    telegram = decode_telegram(short)
+    assert str(telegram.header) == "/KAM" and telegram.decimal("1-0:1.8.1") is not None
+    assert [e.line for e in telegram.errors] == [1]
+    doubled = with_crc(V5.replace(b"*kWh)\r\n", b"*kWh)\r\r\n"))
+    assert decode_telegram(doubled).errors == ()
+    assert decode_telegram(doubled).values == decode_telegram(V5).values

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import NamedTuple
@@ -37,7 +38,7 @@ from meterkast.errors import ChecksumError, FrameError, RecordError
 from meterkast.p1.crc import crc16, parse_crc
 from meterkast.p1.obis import CHANNELS, TABLE, Layout, channel_code
 from meterkast.p1.telegram import Header, LineError, MbusDevice, Telegram
-from meterkast.p1.timestamps import decode_tst, decode_tst12, decode_tst_or_none, is_placeholder
+from meterkast.p1.timestamps import decode_tst, decode_tst12, is_placeholder
 from meterkast.p1.values import (
     CapturedValue,
     GasProfile,
@@ -57,7 +58,7 @@ Decoder = Callable[[str, str, str], Value]
 LINE = re.compile(
     r"^[ \t]*(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})(?:[*.]\d{1,3})?[ \t]*"
     r"(?:\((-?\d{1,24}(?:\.\d{1,24})?)(?:\*([A-Za-z0-9]{1,12}))?\)"
-    r"|((?:\([^()\r\n]*\))+(?:\r?\n\([^()\r\n]*\))*))[ \t]*\r?$"
+    r"|((?:\([^()\r\n]*\))+(?:\r?\n\([^()\r\n]*\))*))[ \t\r]*$"
     r"|^[ \t]*([^ \t\r\n][^\r\n]*)",
     re.MULTILINE | re.ASCII,
 )
@@ -72,6 +73,18 @@ class PartlyRead(RecordError):
     def __init__(self, message: str, value: Value) -> None:
         super().__init__(message)
         self.value = value
+
+
+def _tst(text: str) -> datetime:
+    """TST; a stamp of 12 digits without its S/W letter is read as dsmr_parser reads it (``fold=0``)."""
+    if len(text) == 12 and text.isdecimal():
+        return decode_tst(text + "S")
+    return decode_tst(text)
+
+
+def _tst_or_none(text: str) -> datetime | None:
+    """``_tst``, or None for a placeholder stamp that is no calendar date."""
+    return None if is_placeholder(text) else _tst(text)
 
 
 def _placeholder(text: str) -> str:
@@ -128,7 +141,7 @@ def _timestamp(num: str, unit: str, groups: str) -> Value:
     text = _single(num, unit, groups)
     if is_placeholder(text):
         raise PartlyRead(_placeholder(text), RawValue((text,)))
-    return decode_tst(text)
+    return _tst(text)
 
 
 def _captured(num: str, unit: str, groups: str) -> Value:
@@ -138,7 +151,7 @@ def _captured(num: str, unit: str, groups: str) -> Value:
     value, value_unit = _number(parts[1])
     if is_placeholder(parts[0]):
         raise PartlyRead(_placeholder(parts[0]), CapturedValue(None, value, value_unit))
-    return CapturedValue(decode_tst(parts[0]), value, value_unit)
+    return CapturedValue(_tst(parts[0]), value, value_unit)
 
 
 def _duration(text: str) -> int:
@@ -155,9 +168,7 @@ def _power_failure_log(num: str, unit: str, groups: str) -> Value:
     count = _int(parts[0])
     if len(parts) != 2 + 2 * count:
         raise RecordError(f"power failure log announces {count} entries but has {len(parts) - 2} values")
-    entries = tuple(
-        PowerFailure(decode_tst_or_none(parts[i]), _duration(parts[i + 1])) for i in range(2, len(parts), 2)
-    )
+    entries = tuple(PowerFailure(_tst_or_none(parts[i]), _duration(parts[i + 1])) for i in range(2, len(parts), 2))
     placeholders = [parts[i] for i in range(2, len(parts), 2) if is_placeholder(parts[i])]
     if placeholders:
         raise PartlyRead(_placeholder(placeholders[0]), entries)
@@ -172,7 +183,7 @@ def _max_demand_log(num: str, unit: str, groups: str) -> Value:
     entries = []
     for i in range(3, len(parts), 3):
         value, value_unit = _number(parts[i + 2])
-        entries.append(MaxDemand(decode_tst_or_none(parts[i]), decode_tst_or_none(parts[i + 1]), value, value_unit))
+        entries.append(MaxDemand(_tst_or_none(parts[i]), _tst_or_none(parts[i + 1]), value, value_unit))
     return tuple(entries)
 
 
@@ -304,7 +315,7 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
             raise ChecksumError(f"telegram CRC is {computed:04X} but it says {crc_text}", offset=bang)
     header = text[start + 1 : header_end].rstrip("\r")
     if len(header) < 4:
-        raise FrameError(f"header '/{header}' is shorter than /XXX5", offset=start)
+        problems += (LineError(1, _shown("/" + header), "header shorter than /XXX5 (FLAG id and baud character)"),)
     # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
     return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems))
 
@@ -317,7 +328,7 @@ _new_framed = partial(tuple.__new__, Framed)
 
 
 def make_header(header: str) -> Header:
-    return Header(header[:3], header[3], header[4:])
+    return Header(header[:3], header[3:4], header[4:])
 
 
 def decode_telegram(

@@ -29,6 +29,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EMPTY_TST = "700101010000W"  # what meters show on an emptied M-Bus channel (Iskra AM550)
 DST_STATUS_BIT = 0x08  # DLMS AMR profile status: daylight saving active
 _FOLD = {"S": 0, "W": 1, "s": 0, "w": 1}
+_LETTERS = frozenset({"", *_FOLD})  # after the 12 digits: a DST letter, or none
 _DIGITS = frozenset("0123456789")
 
 
@@ -66,11 +67,11 @@ def decode_tst_or_none(text: str) -> datetime | None:
 
 
 def is_placeholder(text: str) -> bool:
-    """A well-formed ``YYMMDDhhmmssX`` that is no calendar date (``632525252525W``: a vendor's "no value")."""
-    if len(text) != 13 or text[12] not in _FOLD or not _DIGITS.issuperset(text[:12]):
+    """A well-formed ``YYMMDDhhmmss[X]`` that is no calendar date (``632525252525W``: a vendor's "no value")."""
+    if len(text) not in {12, 13} or text[12:] not in _LETTERS or not _DIGITS.issuperset(text[:12]):
         return False
     try:
-        decode_tst(text)
+        decode_tst(text[:12] + "W")
     except RecordError:
         return True
     return False
