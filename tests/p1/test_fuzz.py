@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meterkast.errors import MeterkastError
-from meterkast.io.p1_reader import CipherFramer
+from meterkast.p1.cipher_framer import CipherFramer
 from meterkast.p1.convert import to_telegram_data
 from meterkast.p1.crypto import decode_cipher_frame, decrypt_telegram, encrypt_telegram
 from meterkast.p1.decode import decode_telegram

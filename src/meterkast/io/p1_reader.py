@@ -41,7 +41,8 @@ import serial
 
 from meterkast.errors import AuthenticationError, CodecError, InvalidInput, LinkError, MeterkastError, ReplayError
 from meterkast.io.tcp import close_quietly, open_tcp
-from meterkast.p1.crypto import GENERAL_GLOBAL_CIPHER, SYSTEM_TITLE_BYTES, decode_cipher_frame, decrypt_telegram
+from meterkast.p1.cipher_framer import CipherFramer  # also importable from here, where it used to live
+from meterkast.p1.crypto import decode_cipher_frame, decrypt_telegram
 from meterkast.p1.framer import Frame, P1Framer
 from meterkast.p1.plan import P1Decoder
 from meterkast.p1.specs import spec_for
@@ -230,59 +231,6 @@ class RateLimitedReport:
         window = "" if last is None else f" in the last {now - last:.0f} s"
         log.log(level, "P1 reader: %d %s%s (latest: %s)", count, kind, window, detail)
         self._last[kind] = now
-
-
-class CipherFramer:
-    """General-global-cipher frames (``DB 08 title len …``) out of a byte stream; resyncs on garbage.
-
-    The length form is the one ``meterkast.p1.crypto`` writes and reads (one byte, or 0x81/0x82 and one
-    or two length bytes). This belongs beside ``P1Framer`` in ``meterkast.p1``; it lives here until then.
-    """
-
-    def __init__(self, max_size: int = 16 * 1024) -> None:
-        self._buffer = bytearray()
-        self._max_size = max_size
-        self.garbage_bytes = 0
-
-    def feed(self, data: bytes) -> list[bytes]:
-        self._buffer += data
-        frames: list[bytes] = []
-        while (frame := self._next()) is not None:
-            frames.append(frame)
-        return frames
-
-    def _next(self) -> bytes | None:
-        buffer = self._buffer
-        start = buffer.find(bytes([GENERAL_GLOBAL_CIPHER, SYSTEM_TITLE_BYTES]))
-        if start < 0:
-            keep = 1 if buffer.endswith(bytes([GENERAL_GLOBAL_CIPHER])) else 0
-            self.garbage_bytes += len(buffer) - keep
-            del buffer[: len(buffer) - keep]
-            return None
-        self.garbage_bytes += start
-        del buffer[:start]
-        head = 2 + SYSTEM_TITLE_BYTES
-        if len(buffer) < head + 3:
-            return None
-        first = buffer[head]
-        if first < 0x80:
-            length, body = first, head + 1
-        elif first in (0x81, 0x82):
-            size = first - 0x80
-            length, body = int.from_bytes(buffer[head + 1 : head + 1 + size], "big"), head + 1 + size
-        else:
-            self.garbage_bytes += 1
-            del buffer[:1]
-            return self._next()
-        if body + length > self._max_size:
-            self.garbage_bytes += 1
-            del buffer[:1]
-            return self._next()
-        if len(buffer) < body + length:
-            return None
-        frame = bytes(buffer[: body + length])
-        del buffer[: body + length]
-        return frame
 
 
 # -- the reader ---------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 ``crc`` CRC-16/ARC · ``timestamps`` TST · ``formats`` Fn(x,y), In, Sn · ``obis`` the OBIS table ·
 ``specs`` per-version layouts · ``encode``/``decode`` telegrams · ``plan`` the per-meter fast decoder ·
 ``lines`` its line-by-line path · ``convert`` Telegram → TelegramData · ``framer`` byte stream →
-telegrams · ``crypto`` DLMS general-global-cipher frames (AES-128-GCM).
+telegrams · ``crypto`` DLMS general-global-cipher frames (AES-128-GCM) · ``cipher_framer`` byte stream → cipher frames.
 """
 
 from __future__ import annotations
