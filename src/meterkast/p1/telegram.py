@@ -8,8 +8,10 @@ sent first to identify the medium"; so M-Bus objects are grouped by channel, wha
 Rules this module keeps:
 - the CRC status is a value, not an exception: ``crc_ok`` is None when the telegram has no CRC
   (DSMR 2.2/3, EasyMeter), else whether it matched; ``decode_telegram(strict=True)`` raises instead;
-- unknown OBIS codes are kept as ``RawValue`` and listed in ``unknown``; in lenient mode, lines that
-  could not be read are listed in ``errors`` with their line number and text.
+- unknown OBIS codes are kept as ``RawValue`` and listed in ``unknown``; lines that could not be read
+  (and text around the lines: before ``/``, after the CRC) are listed in ``errors`` with their line
+  number, raw text and reason, beside the values of the lines that could (the decoders' default,
+  ``lenient=True``; docs/p1.md, "What the decoder tolerates").
 """
 
 from __future__ import annotations
@@ -38,9 +40,9 @@ class Header:
 
 @dataclass(frozen=True, slots=True)
 class LineError:
-    """A line that could not be read (lenient mode keeps these instead of raising)."""
+    """A line that could not be read, or text around the lines that was ignored (a problem, not fatal)."""
 
-    line: int  # 1-based, the header is line 1
+    line: int  # 1-based, the header is line 1; 0 = before the header
     text: str
     reason: str
 
