@@ -39,7 +39,7 @@ def test_a_bad_value_in_a_planned_shape_goes_to_the_general_path() -> None:
     decoder = P1Decoder()
     good = by_name("v4_2").data
     decoder.decode(good)
-    bad = good.replace(b"161113205757W", b"161313205757W")  # month 13, same length
+    bad = good.replace(b"161113205757W", b"16111320575xW")  # not a stamp, same length
     with pytest.raises(RecordError, match="line 4"):
         decoder.decode(bad, lenient=False)
     assert decoder.decode(bad).errors[0].line == 4

@@ -123,6 +123,7 @@ def telegram_json(telegram: Telegram) -> dict[str, Any]:
         "values": {code: _value_json(value) for code, value in telegram.values.items()},
         "mbus": mbus,
         "errors": [{"line": e.line, "text": e.text, "reason": e.reason} for e in telegram.errors],
+        "notes": [{"line": e.line, "text": e.text, "reason": e.reason} for e in telegram.notes],
     }
 
 
@@ -263,6 +264,7 @@ class Scanned:
     error: str | None
     problems: tuple[LineError, ...] = ()
     computed_crc: int | None = None  # set when the CRC does not match
+    notes: tuple[LineError, ...] = ()  # odd but meaningful fields read leniently: no problem
 
     @property
     def clean(self) -> bool:
@@ -299,8 +301,9 @@ def _check(data: bytes, crc_ok: bool | None, offset: int, line: int) -> Scanned:
         where = f" (byte {offset + exc.offset})" if exc.offset is not None else ""
         return Scanned(offset, line, None, f"{exc.reason}{where}")
     problems = tuple(LineError(line + e.line - 1, e.text, e.reason) for e in telegram.errors)
+    notes = tuple(LineError(line + e.line - 1, e.text, e.reason) for e in telegram.notes)
     computed = crc16(data[: data.rindex(b"!") + 1]) if crc_ok is False else None
-    return Scanned(offset, line, telegram, None, problems, computed)
+    return Scanned(offset, line, telegram, None, problems, computed, notes)
 
 
 def scanned_json(item: Scanned) -> dict[str, Any]:
@@ -313,7 +316,8 @@ def scanned_json(item: Scanned) -> dict[str, Any]:
         "sent": None if telegram.crc is None else f"{telegram.crc:04X}",
         "computed": None if item.computed_crc is None else f"{item.computed_crc:04X}",
     }
-    return {**head, **telegram_json(telegram), "crc": crc, "problems": [_problem_json(p) for p in item.problems]}
+    lines = {"problems": [_problem_json(p) for p in item.problems], "notes": [_problem_json(n) for n in item.notes]}
+    return {**head, **telegram_json(telegram), "crc": crc, **lines}
 
 
 def _problem_json(problem: LineError) -> dict[str, Any]:

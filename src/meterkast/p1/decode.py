@@ -16,9 +16,10 @@ Rules it keeps (docs/p1.md, "What the decoder tolerates"):
 - an unknown OBIS line is kept as ``RawValue``; a line that cannot be read is listed in
   ``Telegram.errors`` (line number, raw text, reason) beside the lines that could (the default), or
   with ``lenient=False`` raises RecordError naming its line number and text;
-- a line read in part keeps what it could read and is listed too: a vendor placeholder time stamp
-  that is no calendar date (``632525252525W``) gives ``time=None`` in a ``CapturedValue`` or
-  ``PowerFailure`` (as dsmr_parser reads it) and the raw text as ``RawValue`` on a time-stamp line;
+- a vendor placeholder time stamp that is no calendar date (``632525252525W``) is a meaningful odd
+  field, not a problem: it gives ``time=None`` in a ``CapturedValue`` or ``PowerFailure`` (as
+  dsmr_parser reads it) and the raw text as ``RawValue`` on a time-stamp line, and the line's raw
+  text is kept in ``Telegram.notes`` (so is a header shorter than ``/XXX5``);
 - white space around a line's groups, white-space-only lines, text before ``/`` and text after the
   CRC are tolerated (the last two listed as problems); bytes are bytes: the telegram is read as
   Latin-1, so every octet is a character and none is refused;
@@ -258,6 +259,7 @@ class Framed(NamedTuple):
     crc: int | None
     crc_ok: bool | None
     problems: tuple[LineError, ...]  # around the lines: text before "/", after the CRC
+    notes: tuple[LineError, ...]  # tolerated: a header shorter than /XXX5
 
 
 def _shown(text: str) -> str:
@@ -314,10 +316,9 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
         if strict and not crc_ok:
             raise ChecksumError(f"telegram CRC is {computed:04X} but it says {crc_text}", offset=bang)
     header = text[start + 1 : header_end].rstrip("\r")
-    if len(header) < 4:
-        problems += (LineError(1, _shown("/" + header), "header shorter than /XXX5 (FLAG id and baud character)"),)
+    notes = () if len(header) >= 4 else (LineError(1, _shown("/" + header), "header shorter than /XXX5"),)
     # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
-    return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems))
+    return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems, notes))
 
 
 def _crc_problem(text: str, start: int, bang: int, crc_text: str, reason: str) -> LineError:
@@ -344,6 +345,7 @@ def decode_framed(framed: Framed, *, lenient: bool = True) -> Telegram:
     values: dict[str, Value] = {}
     unknown: list[str] = []
     errors: list[LineError] = list(framed.problems)
+    notes: list[LineError] = list(framed.notes)
     if errors and not lenient:
         first = errors[0]
         raise RecordError(f"line {first.line} {first.text!r}: {first.reason}")
@@ -359,15 +361,14 @@ def decode_framed(framed: Framed, *, lenient: bool = True) -> Telegram:
             continue
         try:
             values[code] = decoder(num, unit, groups)
-        except PartlyRead as exc:
+        except PartlyRead as exc:  # read as far as it goes: a note, not a problem (docs/p1.md)
             values[code] = exc.value
-            _fail(errors, lenient, framed, index, exc.reason, exc)
+            _fail(notes, True, framed, index, exc.reason)
         except (ValueError, ArithmeticError) as exc:
             reason = exc.reason if isinstance(exc, RecordError) else str(exc)
             _fail(errors, lenient, framed, index, reason, exc)
-    return Telegram(
-        make_header(framed.header), values, group_channels(values), crc, crc_ok, tuple(unknown), tuple(errors)
-    )
+    header = make_header(framed.header)
+    return Telegram(header, values, group_channels(values), crc, crc_ok, tuple(unknown), tuple(errors), tuple(notes))
 
 
 def group_channels(values: dict[str, Value]) -> dict[int, MbusDevice]:

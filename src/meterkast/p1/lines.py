@@ -25,7 +25,7 @@ Rules it keeps:
   only after a telegram decoded completely, so a bad telegram never leaves half of itself behind
   (the per-position caches, how a line decodes and text → value, hold only what a line's own text
   and position determine, so filling them for a telegram that then fails is harmless);
-- only telegrams without duplicate codes and without bad lines become a state.
+- only telegrams without duplicate codes, bad lines and notes become a state.
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ MEMO_LINES = 4096  # changed lines remembered per state (a voltage or current re
 # Telegram and MbusDevice are frozen dataclasses; their generated __init__ sets each field through
 # object.__setattr__. Setting the slots directly makes the same object at a third of the cost.
 _new_object = object.__new__
-_set_header, _set_values, _set_mbus, _set_crc, _set_crc_ok, _set_unknown, _set_errors = (
-    Telegram.__dict__[name].__set__ for name in ("header", "values", "mbus", "crc", "crc_ok", "unknown", "errors")
+_set_header, _set_values, _set_mbus, _set_crc, _set_crc_ok, _set_unknown, _set_errors, _set_notes = (
+    Telegram.__dict__[name].__set__
+    for name in ("header", "values", "mbus", "crc", "crc_ok", "unknown", "errors", "notes")
 )
 _set_channel = MbusDevice.__dict__["channel"].__set__
 _set_device_values = MbusDevice.__dict__["values"].__set__
@@ -77,6 +78,7 @@ def new_telegram(  # noqa: PLR0917  # the fields of Telegram, in order
     _set_crc_ok(telegram, crc_ok)
     _set_unknown(telegram, unknown)
     _set_errors(telegram, ())
+    _set_notes(telegram, ())
     return telegram
 
 
@@ -122,8 +124,8 @@ class LineState:
     def __init__(self, text: str, framed: Framed, telegram: Telegram) -> None:
         """``text``: the telegram as Latin-1 text. ValueError when it cannot be a state (module docstring)."""
         lines = framed.body.split("\r\n")
-        if telegram.errors or framed.body.count("\n") != len(lines) - 1:
-            raise ValueError("a telegram with bad lines or bare LF line ends is not a state")
+        if telegram.errors or telegram.notes or framed.body.count("\n") != len(lines) - 1:
+            raise ValueError("a telegram with bad lines, notes or bare LF line ends is not a state")
         # With CR LF line ends and no bad line, every non-empty line not starting with "(" (a DSMR
         # 2.2/3 continuation) starts one entry: fewer codes than that means a code was sent twice.
         if len(lines) - lines.count("") - sum(map(str.startswith, lines, repeat("("))) != len(telegram.values):

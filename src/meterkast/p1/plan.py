@@ -23,7 +23,7 @@ Rules it keeps:
   general path, which reports what is wrong; plans are keyed by (header, body length) and at most
   ``max_shapes`` are kept, dropping the oldest; each memo holds at most ``MEMO_VALUES`` texts and is
   emptied when full, so a long stream pays the first-sight cost again now and then;
-- strict/lenient behave as in ``decode_telegram``; results with errors are never planned, and a
+- strict/lenient behave as in ``decode_telegram``; results with errors or notes are never planned, and a
   telegram with problems around its lines (text before ``/`` or after the CRC) takes the general path.
 """
 
@@ -235,13 +235,13 @@ class P1Decoder:
                 return telegram
         framed = frame_telegram(data, strict=strict)
         key = (framed.header, len(framed.body))
-        plan = None if framed.problems else self._plans.get(key)
+        plan = None if framed.problems or framed.notes else self._plans.get(key)
         telegram = None if plan is None else plan.run(framed.body, framed.crc, framed.crc_ok, self._memos)
         if telegram is not None:
             self.planned += 1
         else:
             telegram = decode_framed(framed, lenient=lenient)
-            if telegram.errors:
+            if telegram.errors or telegram.notes:
                 return telegram
             self._remember(key, framed.body, telegram)
         if type(data) is bytes:

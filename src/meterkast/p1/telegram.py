@@ -11,7 +11,8 @@ Rules this module keeps:
 - unknown OBIS codes are kept as ``RawValue`` and listed in ``unknown``; lines that could not be read
   (and text around the lines: before ``/``, after the CRC) are listed in ``errors`` with their line
   number, raw text and reason, beside the values of the lines that could (the decoders' default,
-  ``lenient=True``; docs/p1.md, "What the decoder tolerates").
+  ``lenient=True``; docs/p1.md, "What the decoder tolerates"); odd but meaningful fields read
+  leniently (a vendor placeholder time stamp) keep their raw text in ``notes``, which are no problem.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ class Telegram:
     crc: int | None  # as transmitted; None for telegrams without CRC
     crc_ok: bool | None
     unknown: tuple[str, ...] = ()
-    errors: tuple[LineError, ...] = ()
+    errors: tuple[LineError, ...] = ()  # problems: lines that could not be read
+    notes: tuple[LineError, ...] = ()  # odd but meaningful fields read leniently, with their raw text
 
     def __getitem__(self, code: str) -> Value:
         return self.values[code]
