@@ -303,7 +303,7 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     crc_ok: bool | None = None
     if crc_text:
         if strict:
-            crc = parse_crc(crc_text)
+            crc = parse_crc(crc_text.strip(" \t"))
         elif found := _CRC_TEXT.match(crc_text):
             crc = int(found.group(), 16)
             if crc_text[found.end() :].strip():
