@@ -72,7 +72,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
-from meterkast.sim.p2_link import P2GasLink
+from meterkast.sim.p2_link import P2GasLink, RejectedFrame
 from meterkast.sim.truth import GroundTruth
 from meterkast.sim.weather import WeatherSeries
 from meterkast.timeutil import HOUR, microseconds_between, require_utc
@@ -366,9 +366,10 @@ class Installation:
         events: list[Event] = []
         try:
             reading = self.link.read(self._now, channel)
-        except LinkError as exc:
+        except LinkError as exc:  # a RejectedFrame arrived whole and was refused: the E-meter counts it
             events += self.link.take_events()
-            events += self.emeter.record_read_failure(self._now, channel, str(exc))
+            rejected = isinstance(exc, RejectedFrame)
+            events += self.emeter.record_read_failure(self._now, channel, str(exc), rejected=rejected)
             return events
         events += self.link.take_events()
         events += self.emeter.record_reading(self._now, channel, reading)
