@@ -32,7 +32,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
-from meterkast.errors import AuthenticationError, CodecError, CommandRefused, InvalidInput, RecordError
+from meterkast.errors import AuthenticationError, CodecError, CommandRefused, FrameError, InvalidInput, RecordError
 from meterkast.mbus.gas_acceptance import FrameRejected, Installed, commit, judge
 from meterkast.mbus.gas_reply import GasReply, read_gas_reply, read_header
 from meterkast.mbus.keys import NO_USER_KEY, check_key, encode_set_key_records, wrap_user_key
@@ -115,7 +115,8 @@ class DsmrP2Master:
         With a new user key outstanding the reply is tried with it first, then with the old key; the first
         reply accepted with the new key retires the old one. A reply that arrived whole but is refused
         (``AuthenticationError``: wrong key, replay, or ``FrameRejected`` naming the broken rule; a
-        ``RecordError`` becomes ``FrameRejected`` "layout") is counted in ``InstalledDevice.rejected`` and
+        ``RecordError`` becomes ``FrameRejected`` "layout", any other ``CodecError`` of a whole frame but
+        ``FrameError`` becomes ``FrameRejected`` "header") is counted in ``InstalledDevice.rejected`` and
         changes nothing else.
         """
         device = self._device(channel)
@@ -124,8 +125,12 @@ class DsmrP2Master:
         try:
             try:
                 reply, key = self._open(device, frame)
+            except (AuthenticationError, FrameError):  # FrameError: not an RSP_UD at all, a link matter
+                raise
             except RecordError as exc:  # decrypted (or plain) but not the layout the gas meter writes
                 raise FrameRejected(str(exc), rule="layout") from exc
+            except CodecError as exc:  # a whole frame with an impossible header (CW, MAN, block count)
+                raise FrameRejected(str(exc), rule="header") from exc
             judge(device.state, reply, attempts=attempts, now=now)
         except AuthenticationError as exc:
             device.state.rejected += 1
