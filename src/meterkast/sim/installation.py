@@ -153,6 +153,8 @@ class Installation:
     ) -> None:
         self.emeter = emeter
         self.link: GasLink = link if link is not None else DirectGasLink()
+        if isinstance(self.link, P2GasLink):  # the P2 plausibility window is around the E-meter's clock
+            self.link.emeter_clock = self._emeter_clock  # a bound method: the world is pickled
         self.weather = weather
         self.truth = GroundTruth()
         self.supplies: list[GasSupply] = [GasSupply(1, plan)]
@@ -361,6 +363,9 @@ class Installation:
         if supply.meter is not None:
             command = gas_commands.SetFlow(step.flow_m3h, self._gas_temp(step))
             events += self._wrap(supply, supply.meter.handle(self._now, command))
+
+    def _emeter_clock(self) -> datetime:
+        return self.emeter.meter_time().astimezone(UTC)
 
     def _read(self, channel: int) -> list[Event]:
         events: list[Event] = []

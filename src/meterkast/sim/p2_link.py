@@ -18,6 +18,7 @@ at the simulated instant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from meterkast.emeter.readings import MbusReading
@@ -52,6 +53,9 @@ class P2GasLink:
         self.p2 = DsmrP2Master(BusMaster(BusPort(self.bus, self._clock), policy or RetryPolicy()))
         self._slaves: dict[int, tuple[GasMeter, GasMeterSlave]] = {}
         self._events: list[GasMeterEvent] = []
+        # The E-meter's clock (UTC) for the time-stamp window (``gas_acceptance``); the simulated true
+        # instant when not set. The installation sets it: the gas meter is synchronised to the E-meter.
+        self.emeter_clock: Callable[[], datetime] | None = None
 
     def _clock(self) -> datetime:
         assert self._now is not None, "P2GasLink used before attach/read set the simulated instant"
@@ -79,7 +83,8 @@ class P2GasLink:
     def read(self, now: datetime, channel: int) -> MbusReading:
         self._now = now
         try:
-            reply = run_now(self.p2.read(channel, now=now))
+            clock = now if self.emeter_clock is None else self.emeter_clock()
+            reply = run_now(self.p2.read(channel, now=clock))
         except (AuthenticationError, RecordError) as exc:  # wrong key, replay, implausible: refused
             raise RejectedFrame(f"P2 read on channel {channel} failed: {exc}") from exc
         except CodecError as exc:  # a malformed frame: a failed read, as on a real E-meter
