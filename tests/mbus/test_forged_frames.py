@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meterkast.errors import AuthenticationError, LinkError, MeterkastError, ReplayError
 from meterkast.gasmeter.commands import SetFlow
@@ -281,3 +283,75 @@ def test_clock_window_tolerates_the_documented_drift() -> None:
         judge(state, reply, attempts=attempts, now=reply.capture_time + timedelta(hours=1) + shift)
     with pytest.raises(FrameRejected, match="outside"):
         judge(state, reply, attempts=attempts, now=reply.capture_time - CLOCK_TOLERANCE - timedelta(seconds=1))
+
+
+Step = tuple[str, int, int]
+steps = st.lists(st.tuples(st.sampled_from(("genuine", "forged", "lost", "hour")), st.integers(0, 1 << 32),
+                           st.integers(0, 7)), max_size=14)
+ACC = 15  # the access number's byte in the frame: 68 L L 68 C A CI | ID(4) MAN(2) VER DEV ACC ST CW(2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(steps)
+def test_any_mix_of_forged_lost_and_genuine_replies_never_blocks_and_accepts_no_altered_record(
+        plan: list[Step]) -> None:
+    """Forged replies are refused and never block the genuine ones. The one exception is the clear,
+    unprotected access number (records and counter genuine): its offset to the counter is learned on
+    trust from the first reply after installation, and re-learned from two replies in a row that agree;
+    such a reply may be accepted, and costs at most one genuine reply (``gas_acceptance._judge_access``)."""
+    site = Site()
+    site.next_hour()
+    last: int | None = None
+    acc_only_forgeries = 0
+    genuine_refused_in_a_row = 0
+    for action, number, bit in plan:
+        if action == "hour":
+            site.next_hour()
+        elif action == "lost":
+            with pytest.raises(LinkError):
+                site.read(lambda _genuine: None)
+        elif action == "forged":
+            kind = number % 3
+            forge = (set_counter(number % (1 << 32)), shift_counter(number % 64 + 1), flip_bit(number, bit))[kind]
+            altered: list[bool] = []
+
+            def watched(genuine: bytes, forge: Forger = forge, altered: list[bool] = altered) -> bytes | None:
+                forged = forge(genuine)
+                altered.append(forged != genuine)
+                return forged
+
+            acc_only = kind == 2 and number % 92 == ACC  # the frames here are 92 bytes
+            try:
+                reply = site.read(watched)
+            except MeterkastError:
+                continue
+            assert acc_only or altered == [False], "an altered frame was accepted"  # set_counter(the next one)
+            acc_only_forgeries += altered == [True]
+            last = reply.frame_counter
+        else:
+            try:
+                reply = site.read()
+            except FrameRejected as exc:  # only after an accepted ACC-altered reply, and only once
+                assert exc.rule == "header" and acc_only_forgeries and not genuine_refused_in_a_row
+                genuine_refused_in_a_row += 1
+                continue
+            genuine_refused_in_a_row = 0
+            assert reply.frame_counter is not None and (last is None or reply.frame_counter > last)
+            last = reply.frame_counter
+        assert site.device.guard.last_validated == last  # only accepted frames move the guard
+
+
+def test_an_altered_access_number_in_the_first_reply_costs_at_most_one_genuine_reply() -> None:
+    site = Site()
+    site.next_hour()
+    site.read(flip_bit(ACC, 3))  # the first reply after installation: its ACC offset is taken on trust [§5.2]
+    site.next_hour()
+    with pytest.raises(FrameRejected, match="access number"):
+        site.read()  # the genuine offset differs from the learned one
+    site.next_hour()
+    assert site.read().frame_counter is not None  # agrees with the one before: the offset is re-learned
+    site.next_hour()
+    site.read()
+    with pytest.raises(FrameRejected, match="access number"):
+        site.read(flip_bit(ACC, 3))  # from now on a single altered ACC is refused
+    site.read()

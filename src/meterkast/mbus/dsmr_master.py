@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from meterkast.errors import AuthenticationError, CodecError, CommandRefused, FrameError, InvalidInput, RecordError
-from meterkast.mbus.gas_acceptance import FrameRejected, Installed, commit, judge
+from meterkast.mbus.gas_acceptance import FrameRejected, Installed, commit, judge, refused
 from meterkast.mbus.gas_reply import GasReply, read_gas_reply, read_header
 from meterkast.mbus.keys import NO_USER_KEY, check_key, encode_set_key_records, wrap_user_key
 from meterkast.mbus.link import MAX_PRIMARY, LongFrame
@@ -133,8 +133,7 @@ class DsmrP2Master:
                 raise FrameRejected(str(exc), rule="header") from exc
             judge(device.state, reply, attempts=attempts, now=now)
         except AuthenticationError as exc:
-            device.state.rejected += 1
-            device.state.last_rejection = str(exc)
+            refused(device.state, exc)
             raise
         commit(device.state, reply, attempts=attempts)
         if key == device.next_user_key:

@@ -10,8 +10,8 @@ the frame counter only then (§5.2: the counter of a *validated* frame). The rul
 1. ``sender``: the Short ID of the header is the installed device's [§4.2.2, §8.3]; it also seeds the IV.
    ``header``: the clear parts are exactly as a DSMR gas meter sends them: C = 08h [§4.1 Table 5],
    ST = 0 [§4.2.5], a configuration word with only mode and block count [§4.2.6], and the access number
-   advanced by as many RSP_UDs as the frame counter [§3.1.2, §4.2.4, §5.2] (both count the frames the
-   device sent; this master sends no encrypted commands, which would advance only the counter).
+   at the same offset from the frame counter as before [§3.1.2, §4.2.4, §5.2] (both count the RSP_UDs
+   the device sent; this master sends no encrypted commands, which would advance only the counter).
 2. ``layout``: the plaintext is exactly the default readout list as the gas meter writes it
    (``gas_reply``, ``gas_records``' table): 2F 2F, status, equipment identifier, hourly value, valve,
    configuration, fillers [§5.1, §6.3]. Checked while reading, before this module.
@@ -30,8 +30,8 @@ the frame counter only then (§5.2: the counter of a *validated* frame). The rul
    make every genuine one "go backwards" and block the channel.
 
 ``judge`` checks and changes nothing; ``commit`` stores counter, value and time stamp together, only
-after ``judge`` passed. A rejected frame changes nothing but the rejection count, so no run of
-rejected frames can block the genuine ones.
+after ``judge`` passed. A rejected frame changes nothing but the rejection count (``refused``; and the
+access-number candidate, see ``_judge_access``), so no run of rejected frames can block the genuine ones.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ MAX_FLOW_M3H: dict[Decimal, Decimal] = {
 
 RULES: tuple[Rule, ...] = (
     Rule("sender", "Short ID = the installed device's", "P2-4.0.7 §4.2.2, §5.2, §8.3"),
-    Rule("header", "C = 08h, ST = 0, CW = mode/blocks only, ACC step = counter step", "P2-4.0.7 §3.1.2, §4.2"),
+    Rule("header", "C = 08h, ST = 0, CW = mode/blocks only, ACC - FC as before", "P2-4.0.7 §3.1.2, §4.2"),
     Rule("layout", "exactly the default readout list, fillers included", "P2-4.0.7 §5.1, §6.3"),
     Rule("equipment", "equipment identifier, resolution, configuration = installed", "P2-4.0.7 §6.4.1/4/9"),
     Rule("counter", f"last < counter <= last + requests + {COUNTER_SLACK}", "P2-4.0.7 §5.2"),
@@ -86,9 +86,10 @@ RULES: tuple[Rule, ...] = (
 class FrameRejected(AuthenticationError):
     """A frame that decrypted but is not plausible for the installed device; ``rule`` names the rule."""
 
-    def __init__(self, message: str, *, rule: str) -> None:
+    def __init__(self, message: str, *, rule: str, access_offset: int | None = None) -> None:
         super().__init__(message)
         self.rule = rule
+        self.access_offset = access_offset  # set when only the access number was off (``_judge_access``)
 
 
 @dataclass(slots=True)
@@ -104,6 +105,8 @@ class Installed:
     last_value_m3: Decimal | None = None
     last_capture: datetime | None = None
     last_access: int | None = None
+    access_offset: int | None = None  # ACC − FC (mod 256) of the accepted frames
+    access_candidate: int | None = None  # the offset of the last frame refused only for its ACC
     attempts_at_accept: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -114,6 +117,13 @@ class Installed:
         self.equipment_identifier = reply.equipment_identifier
         self.resolution_m3 = reply.resolution_m3
         self.configuration = reply.configuration
+
+
+def refused(state: Installed, error: Exception) -> None:
+    """Count a refused frame; remember its ACC offset if that was all that was wrong (``_judge_access``)."""
+    state.rejected += 1
+    state.last_rejection = str(error)
+    state.access_candidate = error.access_offset if isinstance(error, FrameRejected) else None
 
 
 def judge(state: Installed, reply: GasReply, *, attempts: int, now: datetime | None = None) -> None:
@@ -132,10 +142,10 @@ def judge(state: Installed, reply: GasReply, *, attempts: int, now: datetime | N
         if want is not None and got != want:
             _reject("equipment", f"{where}: {what} {got} is not the installed {want} [P2-4.0.7 §6.4]")
     _judge_counter(state, reply, attempts, where)
-    _judge_access(state, reply, attempts, where)
     if now is not None:
         _judge_clock(reply, now, where)
     _judge_volume(state, reply, where)
+    _judge_access(state, reply, where)
 
 
 def commit(state: Installed, reply: GasReply, *, attempts: int) -> FrameCounterAccepted | None:
@@ -148,7 +158,9 @@ def commit(state: Installed, reply: GasReply, *, attempts: int) -> FrameCounterA
     if state.configuration is None:
         state.configuration = reply.configuration
     state.last_value_m3, state.last_capture = reply.value_m3, reply.capture_time
-    state.last_access = reply.access_number
+    state.last_access, state.access_candidate = reply.access_number, None
+    if reply.frame_counter is not None:
+        state.access_offset = (reply.access_number - reply.frame_counter) % 256
     state.attempts_at_accept = attempts
     state.accepted += 1
     return accepted
@@ -163,20 +175,26 @@ def _judge_header(reply: GasReply, where: str) -> None:
                           "and block count in the configuration word [§4.1, §4.2.5, §4.2.6]")
 
 
-def _judge_access(state: Installed, reply: GasReply, attempts: int, where: str) -> None:
-    last = state.last_access
-    if last is None:
+def _judge_access(state: Installed, reply: GasReply, where: str) -> None:
+    """ACC and FC both go up by 1 per RSP_UD [§4.2.4, §5.2], so ACC − FC (mod 256) is fixed for a device.
+
+    Checked last, so that a refusal here means "only the access number is off". The offset of the first
+    frame after installation is taken on trust, like its counter [§5.2]; if that ACC was altered, the
+    next genuine frame shows another offset and is refused, and the one after it, agreeing with it,
+    re-learns the offset: an altered ACC never blocks the channel for more than one frame.
+    """
+    counter = reply.frame_counter
+    if counter is None:  # mode 0 has no security [§6.5]: only a repeat of the last frame is refused
+        if state.last_access is not None and reply.access_number == state.last_access:
+            _reject("header", f"{where}: access number {reply.access_number} repeats the last accepted frame's "
+                              "[§3.1.2, §4.2.4]")
         return
-    step = (reply.access_number - last) % 256
-    counter, last_counter = reply.frame_counter, state.guard.last_validated
-    if counter is not None and last_counter is not None:
-        expected = (counter - last_counter) % 256
-    else:  # mode 0: at least one frame since, at most what this master can have caused
-        expected = step if 1 <= step <= _allowance(state, attempts) else -1
-    if step != expected:
-        _reject("header", f"{where}: access number {reply.access_number} is {step} after the last accepted "
-                          f"{last}, not the {expected if expected >= 0 else 'plausible'} step the device "
-                          "counts [§3.1.2, §4.2.4]")
+    offset = (reply.access_number - counter) % 256
+    if state.access_offset is None or offset in (state.access_offset, state.access_candidate):
+        return
+    raise FrameRejected(f"{where}: access number {reply.access_number} does not move with frame counter {counter} "
+                        f"(ACC − FC = {offset}, was {state.access_offset}) [§3.1.2, §4.2.4, §5.2]",
+                        rule="header", access_offset=offset)
 
 
 def _allowance(state: Installed, attempts: int) -> int:
