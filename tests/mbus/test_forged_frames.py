@@ -24,7 +24,7 @@ from meterkast.gasmeter.commands import SetFlow
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.gasmeter.metrology import MeterType
 from meterkast.mbus.dsmr_master import DsmrP2Master, InstalledDevice
-from meterkast.mbus.gas_acceptance import CLOCK_TOLERANCE, COUNTER_SLACK, FrameRejected, commit, judge
+from meterkast.mbus.gas_acceptance import CLOCK_TOLERANCE, COUNTER_SLACK, ImplausibleFrame, commit, judge
 from meterkast.mbus.gas_reply import GasReply, read_gas_reply
 from meterkast.mbus.gas_slave import GasMeterSlave
 from meterkast.mbus.master import BusMaster, RetryPolicy
@@ -244,7 +244,7 @@ def test_each_rule_rejects_and_changes_nothing(rule: str, change: dict[str, obje
     forged = replace(reply, **change)  # type: ignore[arg-type]
     if rule == "clock":
         forged = replace(forged, value_m3=state.last_value_m3 or reply.value_m3)
-    with pytest.raises(FrameRejected) as info:
+    with pytest.raises(ImplausibleFrame) as info:
         judge(state, forged, attempts=attempts, now=site.now)
     assert info.value.rule == rule
     assert (state.guard.last_validated, state.last_value_m3, state.last_capture, state.accepted) == before
@@ -261,7 +261,7 @@ def test_counter_bound_grows_with_the_requests_sent() -> None:
     step = ahead - (reply.frame_counter or 0)  # the access number moves with the counter [§4.2.4]
     judge(state, replace(reply, frame_counter=ahead, access_number=(reply.access_number + step) % 256),
           attempts=site.p2.master.stats.attempts)
-    with pytest.raises(FrameRejected, match="ahead"):
+    with pytest.raises(ImplausibleFrame, match="ahead"):
         judge(state, replace(reply, frame_counter=last + sent + COUNTER_SLACK + 1),
               attempts=site.p2.master.stats.attempts)
     with pytest.raises(ReplayError):
@@ -271,7 +271,7 @@ def test_counter_bound_grows_with_the_requests_sent() -> None:
 def test_a_reply_from_another_meter_is_rejected_as_sender() -> None:
     site, reply = genuine_pair()
     other = replace(reply.meter, ident="99999999")
-    with pytest.raises(FrameRejected) as info:
+    with pytest.raises(ImplausibleFrame) as info:
         judge(site.device.state, replace(reply, meter=other), attempts=site.p2.master.stats.attempts)
     assert info.value.rule == "sender"
 
@@ -281,7 +281,7 @@ def test_clock_window_tolerates_the_documented_drift() -> None:
     state, attempts = site.device.state, site.p2.master.stats.attempts
     for shift in (-CLOCK_TOLERANCE, CLOCK_TOLERANCE):
         judge(state, reply, attempts=attempts, now=reply.capture_time + timedelta(hours=1) + shift)
-    with pytest.raises(FrameRejected, match="outside"):
+    with pytest.raises(ImplausibleFrame, match="outside"):
         judge(state, reply, attempts=attempts, now=reply.capture_time - CLOCK_TOLERANCE - timedelta(seconds=1))
 
 
@@ -331,7 +331,7 @@ def test_any_mix_of_forged_lost_and_genuine_replies_never_blocks_and_accepts_no_
         else:
             try:
                 reply = site.read()
-            except FrameRejected as exc:  # only after an accepted ACC-altered reply, and only once
+            except ImplausibleFrame as exc:  # only after an accepted ACC-altered reply, and only once
                 assert exc.rule == "header" and acc_only_forgeries and not genuine_refused_in_a_row
                 genuine_refused_in_a_row += 1
                 continue
@@ -346,12 +346,12 @@ def test_an_altered_access_number_in_the_first_reply_costs_at_most_one_genuine_r
     site.next_hour()
     site.read(flip_bit(ACC, 3))  # the first reply after installation: its ACC offset is taken on trust [§5.2]
     site.next_hour()
-    with pytest.raises(FrameRejected, match="access number"):
+    with pytest.raises(ImplausibleFrame, match="access number"):
         site.read()  # the genuine offset differs from the learned one
     site.next_hour()
     assert site.read().frame_counter is not None  # agrees with the one before: the offset is re-learned
     site.next_hour()
     site.read()
-    with pytest.raises(FrameRejected, match="access number"):
+    with pytest.raises(ImplausibleFrame, match="access number"):
         site.read(flip_bit(ACC, 3))  # from now on a single altered ACC is refused
     site.read()

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from meterkast.errors import AuthenticationError, CodecError, CommandRefused, FrameError, InvalidInput, RecordError
-from meterkast.mbus.gas_acceptance import FrameRejected, Installed, commit, judge, refused
+from meterkast.mbus.gas_acceptance import ImplausibleFrame, Installed, commit, judge, refused
 from meterkast.mbus.gas_reply import GasReply, read_gas_reply, read_header
 from meterkast.mbus.keys import NO_USER_KEY, check_key, encode_set_key_records, wrap_user_key
 from meterkast.mbus.link import MAX_PRIMARY, LongFrame
@@ -114,9 +114,9 @@ class DsmrP2Master:
         ``now`` is the E-meter's clock (UTC) for the time-stamp window; without it that rule is skipped.
         With a new user key outstanding the reply is tried with it first, then with the old key; the first
         reply accepted with the new key retires the old one. A reply that arrived whole but is refused
-        (``AuthenticationError``: wrong key, replay, or ``FrameRejected`` naming the broken rule; a
-        ``RecordError`` becomes ``FrameRejected`` "layout", any other ``CodecError`` of a whole frame but
-        ``FrameError`` becomes ``FrameRejected`` "header") is counted in ``InstalledDevice.rejected`` and
+        (``AuthenticationError``: wrong key, replay, or ``ImplausibleFrame`` naming the broken rule; a
+        ``RecordError`` becomes ``ImplausibleFrame`` "layout", any other ``CodecError`` of a whole frame but
+        ``FrameError`` becomes ``ImplausibleFrame`` "header") is counted in ``InstalledDevice.rejected`` and
         changes nothing else.
         """
         device = self._device(channel)
@@ -128,9 +128,9 @@ class DsmrP2Master:
             except (AuthenticationError, FrameError):  # FrameError: not an RSP_UD at all, a link matter
                 raise
             except RecordError as exc:  # decrypted (or plain) but not the layout the gas meter writes
-                raise FrameRejected(str(exc), rule="layout") from exc
+                raise ImplausibleFrame(str(exc), rule="layout") from exc
             except CodecError as exc:  # a whole frame with an impossible header (CW, MAN, block count)
-                raise FrameRejected(str(exc), rule="header") from exc
+                raise ImplausibleFrame(str(exc), rule="header") from exc
             judge(device.state, reply, attempts=attempts, now=now)
         except AuthenticationError as exc:
             refused(device.state, exc)

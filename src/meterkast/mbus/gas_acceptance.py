@@ -83,7 +83,7 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-class FrameRejected(AuthenticationError):
+class ImplausibleFrame(AuthenticationError):
     """A frame that decrypted but is not plausible for the installed device; ``rule`` names the rule."""
 
     def __init__(self, message: str, *, rule: str, access_offset: int | None = None) -> None:
@@ -123,11 +123,11 @@ def refused(state: Installed, error: Exception) -> None:
     """Count a refused frame; remember its ACC offset if that was all that was wrong (``_judge_access``)."""
     state.rejected += 1
     state.last_rejection = str(error)
-    state.access_candidate = error.access_offset if isinstance(error, FrameRejected) else None
+    state.access_candidate = error.access_offset if isinstance(error, ImplausibleFrame) else None
 
 
 def judge(state: Installed, reply: GasReply, *, attempts: int, now: datetime | None = None) -> None:
-    """Raise ``FrameRejected`` naming the first rule ``reply`` breaks; change nothing.
+    """Raise ``ImplausibleFrame`` naming the first rule ``reply`` breaks; change nothing.
 
     ``attempts`` is the bus master's count of frames sent so far; ``now`` the E-meter's clock (UTC),
     None for a caller without one (then rule 5 is skipped).
@@ -192,7 +192,7 @@ def _judge_access(state: Installed, reply: GasReply, where: str) -> None:
     offset = (reply.access_number - counter) % 256
     if state.access_offset is None or offset in (state.access_offset, state.access_candidate):
         return
-    raise FrameRejected(f"{where}: access number {reply.access_number} does not move with frame counter {counter} "
+    raise ImplausibleFrame(f"{where}: access number {reply.access_number} does not move with frame counter {counter} "
                         f"(ACC − FC = {offset}, was {state.access_offset}) [§3.1.2, §4.2.4, §5.2]",
                         rule="header", access_offset=offset)
 
@@ -238,4 +238,4 @@ def _judge_volume(state: Installed, reply: GasReply, where: str) -> None:
 
 
 def _reject(rule: str, message: str) -> None:
-    raise FrameRejected(message, rule=rule)
+    raise ImplausibleFrame(message, rule=rule)

@@ -72,7 +72,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
-from meterkast.sim.p2_link import P2GasLink, RejectedFrame
+from meterkast.sim.p2_link import P2GasLink, RefusedFrame
 from meterkast.sim.truth import GroundTruth
 from meterkast.sim.weather import WeatherSeries
 from meterkast.timeutil import HOUR, microseconds_between, require_utc
@@ -371,9 +371,9 @@ class Installation:
         events: list[Event] = []
         try:
             reading = self.link.read(self._now, channel)
-        except LinkError as exc:  # a RejectedFrame arrived whole and was refused: the E-meter counts it
+        except LinkError as exc:  # a RefusedFrame arrived whole and was refused: the E-meter counts it
             events += self.link.take_events()
-            rejected = isinstance(exc, RejectedFrame)
+            rejected = isinstance(exc, RefusedFrame)
             events += self.emeter.record_read_failure(self._now, channel, str(exc), rejected=rejected)
             return events
         events += self.link.take_events()

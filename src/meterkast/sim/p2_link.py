@@ -6,7 +6,7 @@ Each gas meter is a :class:`GasMeterSlave` on an in-memory :class:`VirtualBus`; 
 every hourly read is a REQ_UD2 whose mode 15 reply is decrypted, replay-checked and judged plausible
 (``gas_acceptance``) at the simulated instant. Bus faults (``BusFaults``: dropped or flipped bytes, echo,
 silence) surface as a :class:`LinkError`; a reply that arrived whole but was refused (wrong key, replay,
-implausible records) as a :class:`RejectedFrame`, a ``LinkError`` too, which the E-meter records as a
+implausible records) as a :class:`RefusedFrame`, a ``LinkError`` too, which the E-meter records as a
 failed read and also counts as a rejected frame.
 
 A key change from the central system (P3 class 72 ``transfer_key`` / ``set_encryption_key``) reaches
@@ -33,7 +33,7 @@ from meterkast.randomness import RandomSource
 from meterkast.sim.gaslink import GasMeterEvent
 
 
-class RejectedFrame(LinkError):
+class RefusedFrame(LinkError):
     """The reply arrived whole (checksum right) and the E-meter refused it [P2-4.0.7 §5.2, §6]."""
 
 
@@ -86,7 +86,7 @@ class P2GasLink:
             clock = now if self.emeter_clock is None else self.emeter_clock()
             reply = run_now(self.p2.read(channel, now=clock))
         except (AuthenticationError, RecordError) as exc:  # wrong key, replay, implausible: refused
-            raise RejectedFrame(f"P2 read on channel {channel} failed: {exc}") from exc
+            raise RefusedFrame(f"P2 read on channel {channel} failed: {exc}") from exc
         except CodecError as exc:  # a malformed frame: a failed read, as on a real E-meter
             raise LinkError(f"P2 read on channel {channel} failed: {exc}") from exc
         finally:
