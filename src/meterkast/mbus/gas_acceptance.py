@@ -22,8 +22,8 @@ the frame counter only then (§5.2: the counter of a *validated* frame). The rul
    than the requests this master sent since then: a wired slave speaks only when addressed
    [EN 13757-2], and the gas meter adds exactly 1 per frame [§5.2]. A meter unreachable for days sent
    no frames in that time (or answered requests this master counted), so it is still accepted.
-5. ``clock``: the hourly time stamp lies within ``CLOCK_TOLERANCE`` of the last whole hour of the
-   E-meter's clock (an actual value: of the E-meter's clock) [§6.1, §6.2.1, §6.4.3].
+5. ``clock``: the hourly time stamp lies between the E-meter's clock − 1 h − ``CLOCK_TOLERANCE`` and its
+   clock + ``CLOCK_TOLERANCE`` (an actual value: within ``CLOCK_TOLERANCE`` of it) [§6.1, §6.2.1, §6.4.3].
 6. ``volume``: not below the last accepted value of this device [§6.4.4] (a replaced meter is a new
    installation, which starts over), and not above it by more than ``MAX_FLOW_M3H`` for the resolution
    over the time between the two time stamps plus one hour: a forged high value accepted once would
