@@ -98,7 +98,10 @@ def read(reply: bytes | None, user_key: bytes = NO_USER_KEY, guard: FrameCounter
     header = payload.header
     opened = decrypt_payload(reply[19:-2], ConfigurationWord.from_value(header.configuration), user_key=user_key,
                              meter=MeterIdentity.from_short_id(header.short_id), guard=guard)
-    return Reading(header, decode_gas_records(decode_records(opened.records)), opened.frame_counter)
+    readout = decode_gas_records(decode_records(opened.records))
+    if guard is not None and opened.frame_counter is not None:  # decrypting only checks; commit when read whole
+        guard.accept(opened.frame_counter)
+    return Reading(header, readout, opened.frame_counter)
 
 
 def encrypted_command(slave: GasMeterSlave, records: bytes, guard: FrameCounterGuard, key: bytes = USER_KEY) -> bytes:

@@ -193,8 +193,8 @@ def test_spec_rsp_ud_decrypts_to_the_listed_plaintext() -> None:
     guard = FrameCounterGuard(meter=meter, channel=1)
     result = decrypt_payload(PAYLOAD, word, user_key=USER_KEY, meter=meter, guard=guard)
     assert result.records == PLAINTEXT and len(PLAINTEXT) == 64
-    assert result.frame_counter == 1 and guard.last_validated == 1
-    assert result.accepted is not None and result.accepted.first
+    assert result.frame_counter == 1 and guard.last_validated is None  # checked, stored by the caller
+    assert guard.accept(result.frame_counter).first
 
 
 def test_spec_plaintext_re_encrypts_to_the_spec_ciphertext() -> None:
@@ -218,7 +218,9 @@ def test_wrong_key_names_meter_and_channel_and_hides_the_key() -> None:
 
 def test_spec_frame_replayed_is_rejected() -> None:
     guard = FrameCounterGuard(meter=METER, channel=1)
-    decrypt_payload(PAYLOAD, ConfigurationWord.mode15(4), user_key=USER_KEY, meter=METER, guard=guard)
+    result = decrypt_payload(PAYLOAD, ConfigurationWord.mode15(4), user_key=USER_KEY, meter=METER, guard=guard)
+    assert result.frame_counter is not None
+    guard.accept(result.frame_counter)
     with pytest.raises(ReplayError) as info:
         decrypt_payload(PAYLOAD, ConfigurationWord.mode15(4), user_key=USER_KEY, meter=METER, guard=guard)
     message = str(info.value)
@@ -248,7 +250,7 @@ def test_zero_user_key_sends_mode_0_without_frame_counter() -> None:
     secured = encrypt_payload(RECORDS, user_key=NO_USER_KEY, meter=METER, frame_counter=7)
     assert secured.configuration == ConfigurationWord() and secured.payload == RECORDS
     result = decrypt_payload(RECORDS, secured.configuration, user_key=NO_USER_KEY, meter=METER)
-    assert (result.records, result.frame_counter, result.accepted) == (RECORDS, None, None)
+    assert (result.records, result.frame_counter) == (RECORDS, None)
 
 
 def test_plain_data_is_refused_once_a_user_key_is_set() -> None:
@@ -303,8 +305,19 @@ def test_forged_frame_with_a_high_counter_does_not_move_the_guard() -> None:
     with pytest.raises(AuthenticationError):
         decrypt_payload(forged, ConfigurationWord.mode15(4), user_key=USER_KEY, meter=METER, guard=guard)
     assert guard.last_validated == 0
-    decrypt_payload(PAYLOAD, ConfigurationWord.mode15(4), user_key=USER_KEY, meter=METER, guard=guard)
-    assert guard.last_validated == 1
+    result = decrypt_payload(PAYLOAD, ConfigurationWord.mode15(4), user_key=USER_KEY, meter=METER, guard=guard)
+    assert guard.last_validated == 0  # decrypting never stores: the caller commits a validated frame
+    assert result.frame_counter == 1
+
+
+def test_a_decrypted_frame_with_a_high_counter_does_not_move_the_guard() -> None:
+    # The attack: FFFFFFFF in clear passes 2F 2F (only block 1 bytes 8..15 change), but it is
+    # not stored by decrypting, so the genuine counter 1 after it still passes the guard.
+    guard = FrameCounterGuard(meter=METER, channel=1, last_validated=0)
+    forged = join_encrypted_payload(CIPHERTEXT, 0xFFFF_FFFF)
+    decrypt_payload(forged, ConfigurationWord.mode15(4), user_key=USER_KEY, meter=METER, guard=guard)
+    assert guard.last_validated == 0
+    guard.check(1)
 
 
 @given(st.lists(counters, max_size=40), st.none() | counters)

@@ -13,6 +13,12 @@ Rules this module keeps:
   schedules the retry; the hour's last failure logs "communication error" (100 + 10·(n−1)) and sets the
   register bit 16 + n − 1; the next good read logs "communication ok" (101 …) and clears the error bit;
 - status bits of the reading raise M-Bus events on their rising edge (``STATUS_EVENTS``);
+- a reply that arrived whole but was refused over P2 (wrong key, replay, implausible: the shell says so
+  with ``rejected=True``) is a failed read, and also counted per channel and reported as a
+  ``FrameRejected`` event. ``REJECTION_ALARM_RUN`` refusals in a row, with no accepted reading between,
+  log "fraud attempt M-Bus channel n" (103 + 10·(n−1)) once per run, which sets error and alarm bit
+  19 + n [P3-4.2.2 §4.2.1, §4.2.4]; the error bit clears with the next accepted reading (unless the
+  device itself reports a fraud attempt). Refusals change nothing else: they never block later readings;
 - at xx:11 each coupled channel with a value files one entry for hour xx:00: the latest value and its
   capture time; when no new value arrived since the last entry, the entry repeats the last value with
   DNV, the way DSMR meters repeat a register they could not refresh (the capture time inside shows how
@@ -32,6 +38,7 @@ from meterkast.emeter.events import (
     DeviceDecoupled,
     DeviceReplaced,
     Event,
+    FrameRejected,
     MbusCode,
     MbusEventLogged,
     ProfileEntryFiled,
@@ -51,6 +58,14 @@ from meterkast.errors import CommandRefused
 POLL_DELAY = timedelta(minutes=1)
 RETRY_DELAY = timedelta(minutes=5)
 MAX_ATTEMPTS = 2
+REJECTION_ALARM_RUN = 3
+"""Refused P2 frames in a row that raise the M-Bus fraud attempt alarm. A genuine meter yields a refused
+frame only by a line error that slips past the 8-bit checksum (rare, and seldom twice) or during a key
+change, between P3 ``transfer_key`` and ``set_encryption_key``, at most one read (the E-meter keeps the
+old key as fallback). Three in a row, with at most two reads an hour (DSMR-M 4.5.5), is more than an hour
+of refused frames: not noise, a forgery or a key that is wrong for good; either needs the central system.
+A lower threshold would turn line noise into field visits; per frame in the 30-entry M-Bus log, a forger
+could flush it."""
 VALVE_REFUSAL = (
     "valve control was removed in DSMR 4.2.2; the E-meter lets no one operate the gas valve (SYSTEM G12, E4)"
 )
@@ -122,6 +137,8 @@ class Channel:
     last_attempt: datetime | None = None
     read_hour: datetime | None = None
     history: list[MbusDeviceIdentity] = field(default_factory=list)
+    rejected_frames: int = 0  # refused P2 replies since this device was installed
+    rejected_run: int = 0  # refused since the last accepted reading
 
     @property
     def used(self) -> bool:
@@ -189,6 +206,7 @@ class MbusMaster:
         state.identity, state.coupled = identity, True
         state.master, state.comm, state.last_status, state.fresh = None, CommState.OK, 0, False
         state.last_filed_capture, state.poll_hour, state.attempts, state.read_hour = None, None, 0, None
+        state.rejected_frames, state.rejected_run = 0, 0
         self._clear_condition_bits(state.number)
 
     def _clear_condition_bits(self, channel: int) -> None:
@@ -266,13 +284,28 @@ class MbusMaster:
         for bit, kind in STATUS_EVENTS.items():
             if rising & bit:
                 events += self._log(now, channel, kind)
-        if state.last_status & StatusBit.FRAUD_ATTEMPT and not reading.status & StatusBit.FRAUD_ATTEMPT:
+        alarmed = state.last_status & StatusBit.FRAUD_ATTEMPT or state.rejected_run >= REJECTION_ALARM_RUN
+        if alarmed and not reading.status & StatusBit.FRAUD_ATTEMPT:
             self.recorder.condition_gone(19 + channel)
-        state.last_status = reading.status
+        state.last_status, state.rejected_run = reading.status, 0
         return events
 
-    def record_failure(self, now: Instant, channel: int, reason: str) -> list[Event]:
+    def record_failure(self, now: Instant, channel: int, reason: str, *, rejected: bool = False) -> list[Event]:
+        """A failed read; ``rejected``: the reply arrived whole and was refused (see the module rules)."""
         state = self._coupled(channel)
+        events = self._record_rejection(now, state, reason) if rejected else []
+        return events + self._record_failure(now, state, reason)
+
+    def _record_rejection(self, now: Instant, state: Channel, reason: str) -> list[Event]:
+        state.rejected_frames += 1
+        state.rejected_run += 1
+        events: list[Event] = [FrameRejected(now.at, state.number, reason, state.rejected_frames, state.rejected_run)]
+        if state.rejected_run == REJECTION_ALARM_RUN:
+            events += self._log(now, state.number, MbusCode.FRAUD_ATTEMPT)
+        return events
+
+    def _record_failure(self, now: Instant, state: Channel, reason: str) -> list[Event]:
+        channel = state.number
         attempt = self._count_attempt(state, now.meter)
         retry_at: datetime | None = now.meter + RETRY_DELAY
         closes = hour_start(now.meter) + CAPTURE_OFFSET

@@ -273,10 +273,15 @@ class EMeter:
         self._require_power("an M-Bus reading")
         return events + self.mbus.record_reading(self._instant(), channel, reading)
 
-    def record_read_failure(self, now: datetime, channel: int, reason: str) -> list[Event]:
+    def record_read_failure(self, now: datetime, channel: int, reason: str, *, rejected: bool = False) -> list[Event]:
+        """A failed P2 read; ``rejected``: the reply arrived whole and was refused (key, replay, implausible)."""
         events = self.advance(now)
         self._require_power("an M-Bus read failure")
-        return events + self.mbus.record_failure(self._instant(), channel, reason)
+        return events + self.mbus.record_failure(self._instant(), channel, reason, rejected=rejected)
+
+    def rejected_frames(self, channel: int) -> int:
+        """Refused P2 replies of the device on ``channel`` since it was installed."""
+        return self.mbus.channels[check_channel(channel)].rejected_frames
 
     def command_valve(self, now: datetime, channel: int, action: ValveAction) -> list[Event]:
         """Always refused and logged: DSMR 4.2.2 removed valve control (SYSTEM E4, G12)."""

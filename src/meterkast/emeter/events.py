@@ -217,6 +217,20 @@ class ReadFailed(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class FrameRejected(Event):
+    """A P2 reply arrived whole but the E-meter refused it (wrong key, replay, implausible records).
+
+    Not a DSMR log entry: 30 forged frames would flush the 30-entry M-Bus log [P3-4.2.2 §4.2.2]. A run of
+    ``run`` refusals reaching the threshold logs "fraud attempt M-Bus channel n" once (``channels``).
+    """
+
+    channel: int
+    reason: str
+    count: int  # refused frames on this channel since the device was installed
+    run: int  # refused frames since the last accepted one
+
+
+@dataclass(frozen=True, slots=True)
 class ProfileEntryFiled(Event):
     obis: str
     entry: HourlyEntry | BillingEntry | LoadEntry

@@ -8,7 +8,12 @@ Over a :class:`BusMaster` (any transport), following [P2-4.0.7 §8.3] for wired 
 3. the user key chosen by the central system is sent wrapped with the meter's default key as the two
    set-key records ``07 FD 19`` / ``47 FD 19`` (CI 51) [§6.5.1];
 4. from then on every RSP_UD must be mode 15 with a frame counter above the last one accepted for that
-   channel [§5.2]; a replay or a wrong key is an :class:`AuthenticationError` naming meter and channel.
+   channel [§5.2]; a replay or a wrong key is an :class:`AuthenticationError` naming meter and channel;
+5. a reply that decrypts is accepted only when it is plausible for the installed device
+   (``gas_acceptance``: sender, strict record layout, equipment, counter bound, clock window, volume);
+   only then are its frame counter, value and time stamp stored, together. The plain reply read at
+   installation tells the equipment identifier, resolution and configuration; a rejected reply changes
+   nothing but the channel's rejection count, so it cannot block the genuine replies after it.
 
 Key change from the central system (P3 class 72, [P2-4.0.7 §6.5.1], [P3-4.2.2 §3.2.3.1]): ``transfer_key``
 relays the new user key, wrapped with the device's default key, as the two *Set new key* records (sent
@@ -23,12 +28,15 @@ Channels are numbered in install order, at most 4 devices [P2-4.0.7 §1.2], [P1-
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
+from datetime import datetime
 
-from meterkast.errors import AuthenticationError, CommandRefused, InvalidInput
+from meterkast.errors import AuthenticationError, CodecError, CommandRefused, FrameError, InvalidInput, RecordError
+from meterkast.mbus.gas_acceptance import ImplausibleFrame, Installed, commit, judge, refused
 from meterkast.mbus.gas_reply import GasReply, read_gas_reply, read_header
 from meterkast.mbus.keys import NO_USER_KEY, check_key, encode_set_key_records, wrap_user_key
-from meterkast.mbus.link import MAX_PRIMARY
+from meterkast.mbus.link import MAX_PRIMARY, LongFrame
 from meterkast.mbus.master import CI_UNENCRYPTED, BusMaster
 from meterkast.mbus.security import FrameCounterGuard, MeterIdentity
 
@@ -42,8 +50,18 @@ class InstalledDevice:
     address: int
     meter: MeterIdentity
     user_key: bytes
-    guard: FrameCounterGuard
+    state: Installed
     next_user_key: bytes | None = None  # set by the central system, until a reply decrypts with it
+
+    @property
+    def guard(self) -> FrameCounterGuard:
+        """The channel's frame counter guard: moved only by an accepted reply."""
+        return self.state.guard
+
+    @property
+    def rejected(self) -> int:
+        """Replies that arrived whole but were refused (wrong key, replay, implausible)."""
+        return self.state.rejected
 
 
 class DsmrP2Master:
@@ -67,14 +85,20 @@ class DsmrP2Master:
         if channel in self.devices or not 1 <= channel <= MAX_CHANNELS:
             raise InvalidInput(f"channel {channel} is not a free channel 1..{MAX_CHANNELS}")
         await self.master.reset(UNCONFIGURED)
-        # Only the Short ID is needed now; a new meter has no hourly value before its first whole hour.
-        meter = MeterIdentity.from_short_id(read_header(await self.master.request_data(UNCONFIGURED)).short_id)
+        first = await self.master.request_data(UNCONFIGURED)
+        meter = MeterIdentity.from_short_id(read_header(first).short_id)
+        state = Installed(meter, FrameCounterGuard(meter=meter, channel=channel))
+        # A new meter has no user key: its reply is plain and names the installed equipment [§6.4.1]. If it is
+        # keyed already or unreadable, the equipment is learned from the first accepted reply instead.
+        with suppress(CodecError):
+            state.learn(read_gas_reply(first, user_key=NO_USER_KEY, channel=channel))
         address = self._free_address()
         await self.master.set_primary_address(UNCONFIGURED, address)
         if user_key != NO_USER_KEY:
             records = encode_set_key_records(wrap_user_key(default_key, user_key))
             await self.master.send_data(address, CI_UNENCRYPTED, records)
-        device = InstalledDevice(channel, address, meter, user_key, FrameCounterGuard(meter=meter, channel=channel))
+        state.attempts_at_accept = self.master.stats.attempts
+        device = InstalledDevice(channel, address, meter, user_key, state)
         self.devices[channel] = device
         return device
 
@@ -84,23 +108,47 @@ class DsmrP2Master:
             raise InvalidInput(f"no M-Bus device is installed on channel {channel}")
         return device
 
-    async def read(self, channel: int) -> GasReply:
-        """REQ_UD2 to the channel's device: its hourly value, decrypted and replay-checked.
+    async def read(self, channel: int, *, now: datetime | None = None) -> GasReply:
+        """REQ_UD2 to the channel's device: its hourly value, decrypted, replay-checked and judged plausible.
 
+        ``now`` is the E-meter's clock (UTC) for the time-stamp window; without it that rule is skipped.
         With a new user key outstanding the reply is tried with it first, then with the old key; the first
-        reply that decrypts with the new key retires the old one.
+        reply accepted with the new key retires the old one. A reply that arrived whole but is refused
+        (``AuthenticationError``: wrong key, replay, or ``ImplausibleFrame`` naming the broken rule; a
+        ``RecordError`` becomes ``ImplausibleFrame`` "layout", any other ``CodecError`` of a whole frame but
+        ``FrameError`` becomes ``ImplausibleFrame`` "header") is counted in ``InstalledDevice.rejected`` and
+        changes nothing else.
         """
         device = self._device(channel)
-        frame = await self.master.request_data(device.address)
-        new = device.next_user_key
-        if new is None:
-            return read_gas_reply(frame, user_key=device.user_key, guard=device.guard, channel=channel)
+        frame = await self.master.request_data(device.address)  # link errors are no rejection
+        attempts = self.master.stats.attempts
         try:
-            reply = read_gas_reply(frame, user_key=new, guard=device.guard, channel=channel)
-        except AuthenticationError:  # not yet (the relay was lost, or came after this read): the old key
-            return read_gas_reply(frame, user_key=device.user_key, guard=device.guard, channel=channel)
-        device.user_key, device.next_user_key = new, None
+            try:
+                reply, key = self._open(device, frame)
+            except (AuthenticationError, FrameError):  # FrameError: not an RSP_UD at all, a link matter
+                raise
+            except RecordError as exc:  # decrypted (or plain) but not the layout the gas meter writes
+                raise ImplausibleFrame(str(exc), rule="layout") from exc
+            except CodecError as exc:  # a whole frame with an impossible header (CW, MAN, block count)
+                raise ImplausibleFrame(str(exc), rule="header") from exc
+            judge(device.state, reply, attempts=attempts, now=now)
+        except AuthenticationError as exc:
+            refused(device.state, exc)
+            raise
+        commit(device.state, reply, attempts=attempts)
+        if key == device.next_user_key:
+            device.user_key, device.next_user_key = key, None
         return reply
+
+    def _open(self, device: InstalledDevice, frame: LongFrame) -> tuple[GasReply, bytes]:
+        new = device.next_user_key
+        if new is not None:
+            try:
+                return read_gas_reply(frame, user_key=new, guard=device.guard, channel=device.channel), new
+            except (AuthenticationError, RecordError):  # not yet (the relay was lost or came later): old key
+                pass
+        return read_gas_reply(frame, user_key=device.user_key, guard=device.guard, channel=device.channel), \
+            device.user_key
 
     async def transfer_key(self, channel: int, wrapped_lsb_first: bytes) -> None:
         """Relay a user key wrapped with the device's default key as the *Set new key* records [§6.5.1].

@@ -10,24 +10,39 @@ Steps, each with the clause that demands it:
   ``01 FD 17`` [§6.2.4], equipment identifier ``0D 78`` [§6.4.1], the hourly value with its time stamp
   (storage number 1: ``46 6D`` type I in UTC, ``4C 13``/``4C 14`` BCD m³) or, before the meter's first
   whole hour, its actual value (storage 0) [§6.1, §6.4.3, §6.4.4], valve ``89 40 FD 1A`` [§6.4.5] and
-  configuration ``01 FD 67`` [§6.4.9] if sent.
+  configuration ``01 FD 67`` [§6.4.9] if sent;
+- the layout is strict (``check_layout``): the plaintext must be byte for byte what a DSMR gas meter
+  writes for the default readout list [§6.3] with these values: 2F 2F, the records in App. B1.5's
+  order with their exact DIF/VIF (storage number included), the valve record exactly when the
+  configuration has a valve, then 2F fillers up to the block [§5.1]. Mode 15 has no MAC, so this (and
+  ``gas_acceptance``) is what catches an altered frame counter (plaintext bytes 8..15 of block 1) or a
+  garbled block.
 
-Anything missing or malformed raises a :class:`RecordError` that names the meter and the record.
+Reading stores nothing: the guard is only checked. The E-meter commits the frame counter after the
+whole frame passed (``gas_acceptance.commit``). Anything missing or malformed raises a
+:class:`RecordError` that names the meter and the record.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from meterkast.errors import FrameError, RecordError
 from meterkast.mbus.application import VariableData, decode_payload
-from meterkast.mbus.gas_records import decode_gas_records
+from meterkast.mbus.gas_records import GasReadout, MeterConfiguration, decode_gas_records, encode_gas_records
 from meterkast.mbus.header import LongHeader
 from meterkast.mbus.link import C_RSP_UD, LongFrame
-from meterkast.mbus.records import decode_records
-from meterkast.mbus.security import ConfigurationWord, FrameCounterGuard, MeterIdentity, decrypt_payload
+from meterkast.mbus.records import decode_records, encode_records
+from meterkast.mbus.security import (
+    ConfigurationWord,
+    EncryptionMode,
+    FrameCounterGuard,
+    MeterIdentity,
+    decrypt_payload,
+    pad_plaintext,
+)
 
 CI_RSP_UD_LONG = 0x72
 
@@ -47,6 +62,10 @@ class GasReply:
     configuration: int | None
     frame_counter: int | None
     stored: bool = True  # False: an actual value, sent before the meter's first whole hour
+    # The clear parts of the frame, for the E-meter's plausibility checks (``gas_acceptance``):
+    control: int = 0x08  # C field: RSP_UD is 08h [§4.1 Table 5]
+    header_status: int = 0  # ST: "not used and its value is set to 0" [§4.2.5]
+    configuration_word: int = 0  # only mode and block count on wired P2 [§4.2.6]
 
 
 def read_gas_reply(
@@ -62,7 +81,9 @@ def read_gas_reply(
     after_header = frame.data[12:]
     plain = decrypt_payload(after_header, configuration, user_key=user_key, meter=meter, guard=guard,
                             channel=channel)
-    return _reply(meter, header.access, plain.records, plain.frame_counter)
+    padded = configuration.mode == EncryptionMode.AES_CBC_MODE_15
+    reply = _reply(meter, header.access, plain.records, plain.frame_counter, padded=padded)
+    return replace(reply, control=frame.control, header_status=header.status, configuration_word=header.configuration)
 
 
 def read_header(frame: LongFrame) -> LongHeader:
@@ -75,7 +96,36 @@ def read_header(frame: LongFrame) -> LongHeader:
     return outer.header
 
 
-def _reply(meter: MeterIdentity, access: int, plaintext: bytes, frame_counter: int | None) -> GasReply:
+def check_layout(readout: GasReadout, plaintext: bytes, *, padded: bool, where: str) -> None:
+    """The plaintext is exactly the default readout list as the gas meter writes it [§5.1, §6.3, App. B1.5].
+
+    The E-meter never selects other records [§6.3.1], so a version record is out of place; the valve
+    record belongs "if this is in the configuration data" [§6.3]. Re-encoding the values with the gas
+    meter's own table and comparing bytes rules out any other order, duplicate, unknown or non-canonical
+    record, and any filler that is not where padding puts it.
+    """
+    missing = [name for name, value in (("status 01 FD 17", readout.status),
+                                        ("equipment identifier 0D 78", readout.equipment_identifier),
+                                        ("meter configuration 01 FD 67", readout.configuration)) if value is None]
+    if missing:
+        raise RecordError(f"{where}: RSP_UD lacks {', '.join(missing)} of the default readout list [P2-4.0.7 §6.3]")
+    if readout.versions:
+        raise RecordError(f"{where}: RSP_UD carries version records the E-meter did not select [P2-4.0.7 §6.3.1]")
+    has_valve = readout.configuration is not None and bool(readout.configuration & MeterConfiguration.VALVE)
+    if (readout.valve is not None) != has_valve:
+        raise RecordError(f"{where}: valve record {'missing' if has_valve else 'present'} while the configuration "
+                          f"{readout.configuration:02X}h says {'a' if has_valve else 'no'} valve [P2-4.0.7 §6.3]")
+    records = encode_records(encode_gas_records(readout))
+    expected = pad_plaintext(records) if padded else records
+    if plaintext != expected:
+        at = next((i for i, (a, b) in enumerate(zip(plaintext, expected, strict=False)) if a != b),
+                  min(len(plaintext), len(expected)))
+        raise RecordError(f"{where}: the records are not laid out as a DSMR gas meter writes them (first "
+                          f"difference at plaintext byte {at}) [P2-4.0.7 §5.1, §6.3, App. B1.5]")
+
+
+def _reply(meter: MeterIdentity, access: int, plaintext: bytes, frame_counter: int | None, *,
+           padded: bool) -> GasReply:
     where = f"gas meter {meter.label}"
     try:
         readout = decode_gas_records(decode_records(plaintext))
@@ -85,6 +135,7 @@ def _reply(meter: MeterIdentity, access: int, plaintext: bytes, frame_counter: i
     if hourly is None:
         raise RecordError(f"{where}: RSP_UD has no hourly time stamp (46 6D) and hourly volume (4C 13/14) nor an "
                           "actual value [P2-4.0.7 §6.4.3, §6.4.4]")
+    check_layout(readout, plaintext, padded=padded, where=where)
     return GasReply(
         meter=meter,
         access_number=access,

@@ -15,8 +15,11 @@
 Rules this module keeps:
 
 * Bytes in, bytes out: no clock, no randomness, no logging. Keys are in ``meterkast.mbus.keys``.
-* A guard stores a counter only after the frame decrypted with its fillers, so a forged frame with a high
-  counter cannot move it; a guard never moves backwards.
+* ``decrypt_payload`` only *checks* the counter against a guard and never stores it: the receiver commits
+  the counter (``FrameCounterGuard.accept``) after it has validated the whole frame, records included
+  (for the E-meter: ``meterkast.mbus.gas_acceptance``). A frame that fails any later check therefore
+  leaves the guard where it was, and a forged frame with counter FFFFFFFFh cannot block the genuine ones
+  that follow. A guard never moves backwards.
 * Errors name the meter (MAN + ID) and the channel, never key bytes.
 * Mode 15 has no MAC. The 2F 2F check only covers the first block: a changed bit in a later ciphertext block
   garbles that block and flips one bit in the next, and a changed frame counter (IV bytes 8..15) only
@@ -317,11 +320,10 @@ class FrameCounter:
 
 @dataclass(frozen=True, slots=True)
 class DecryptedPayload:
-    """Plaintext records (fillers included) and, for mode 15, the validated counter."""
+    """Plaintext records (fillers included) and, for mode 15, the frame counter: checked, not yet stored."""
 
     records: bytes
     frame_counter: int | None = None
-    accepted: FrameCounterAccepted | None = None
 
 
 def encrypt_payload(records: bytes, *, user_key: bytes, meter: MeterIdentity, frame_counter: int) -> SecuredPayload:
@@ -335,10 +337,12 @@ def encrypt_payload(records: bytes, *, user_key: bytes, meter: MeterIdentity, fr
 
 def decrypt_payload(payload: bytes, configuration: ConfigurationWord, *, user_key: bytes, meter: MeterIdentity,
                     guard: FrameCounterGuard | None = None, channel: int | None = None) -> DecryptedPayload:
-    """Receiver side of §5.2: counter above the guard's, blocks as NNNN says, fillers present; then store.
+    """Receiver side of §5.2: counter above the guard's, blocks as NNNN says, fillers present.
 
-    ``payload`` is everything after the header (the caller has checked the frame's checksum). Without a
-    guard the caller does the replay check.
+    ``payload`` is everything after the header (the caller has checked the frame's checksum). The guard
+    is only checked: §5.2 stores the counter once the frame is "validated", and mode 15 has no MAC, so
+    validation includes the records; the caller calls ``guard.accept(frame_counter)`` after its own
+    checks passed. Without a guard the caller does the replay check.
     """
     if channel is None and guard is not None:
         channel = guard.channel
@@ -358,8 +362,7 @@ def decrypt_payload(payload: bytes, configuration: ConfigurationWord, *, user_ke
     if guard is not None:
         guard.check(frame_counter)
     plaintext = decrypt_mode15(encrypted, user_key=user_key, meter=meter, frame_counter=frame_counter, channel=channel)
-    accepted = guard.accept(frame_counter) if guard is not None else None
-    return DecryptedPayload(plaintext, frame_counter, accepted)
+    return DecryptedPayload(plaintext, frame_counter)
 
 
 def _checked_counter(frame_counter: int) -> int:

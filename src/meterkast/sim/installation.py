@@ -72,7 +72,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
-from meterkast.sim.p2_link import P2GasLink
+from meterkast.sim.p2_link import P2GasLink, RefusedFrame
 from meterkast.sim.truth import GroundTruth
 from meterkast.sim.weather import WeatherSeries
 from meterkast.timeutil import HOUR, microseconds_between, require_utc
@@ -153,6 +153,8 @@ class Installation:
     ) -> None:
         self.emeter = emeter
         self.link: GasLink = link if link is not None else DirectGasLink()
+        if isinstance(self.link, P2GasLink):  # the P2 plausibility window is around the E-meter's clock
+            self.link.emeter_clock = self._emeter_clock  # a bound method: the world is pickled
         self.weather = weather
         self.truth = GroundTruth()
         self.supplies: list[GasSupply] = [GasSupply(1, plan)]
@@ -362,13 +364,17 @@ class Installation:
             command = gas_commands.SetFlow(step.flow_m3h, self._gas_temp(step))
             events += self._wrap(supply, supply.meter.handle(self._now, command))
 
+    def _emeter_clock(self) -> datetime:
+        return self.emeter.meter_time().astimezone(UTC)
+
     def _read(self, channel: int) -> list[Event]:
         events: list[Event] = []
         try:
             reading = self.link.read(self._now, channel)
-        except LinkError as exc:
+        except LinkError as exc:  # a RefusedFrame arrived whole and was refused: the E-meter counts it
             events += self.link.take_events()
-            events += self.emeter.record_read_failure(self._now, channel, str(exc))
+            rejected = isinstance(exc, RefusedFrame)
+            events += self.emeter.record_read_failure(self._now, channel, str(exc), rejected=rejected)
             return events
         events += self.link.take_events()
         events += self.emeter.record_reading(self._now, channel, reading)

@@ -3,10 +3,11 @@
 Each gas meter is a :class:`GasMeterSlave` on an in-memory :class:`VirtualBus`; the E-meter is a
 :class:`DsmrP2Master` over a :class:`BusPort`. Coupling a meter installs it as [P2-4.0.7 §8.3] says
 (address 0 → a free primary address, a fresh user key sent wrapped with the meter's default key) and
-every hourly read is a REQ_UD2 whose mode 15 reply is decrypted and replay-checked. Bus faults
-(``BusFaults``: dropped or flipped bytes, echo, silence) and a wrong key therefore surface exactly as on
-a real installation: as a :class:`LinkError` or :class:`AuthenticationError` that the E-meter records as
-a failed read.
+every hourly read is a REQ_UD2 whose mode 15 reply is decrypted, replay-checked and judged plausible
+(``gas_acceptance``) at the simulated instant. Bus faults (``BusFaults``: dropped or flipped bytes, echo,
+silence) surface as a :class:`LinkError`; a reply that arrived whole but was refused (wrong key, replay,
+implausible records) as a :class:`RefusedFrame`, a ``LinkError`` too, which the E-meter records as a
+failed read and also counts as a rejected frame.
 
 A key change from the central system (P3 class 72 ``transfer_key`` / ``set_encryption_key``) reaches
 the bus through ``transfer_key`` and ``set_user_key`` (``DsmrP2Master``).
@@ -17,10 +18,11 @@ at the simulated instant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from meterkast.emeter.readings import MbusReading
-from meterkast.errors import CodecError, LinkError
+from meterkast.errors import AuthenticationError, CodecError, LinkError, RecordError
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.mbus.dsmr_master import DsmrP2Master, InstalledDevice
 from meterkast.mbus.gas_slave import GasMeterSlave
@@ -29,6 +31,10 @@ from meterkast.mbus.master import BusMaster, RetryPolicy
 from meterkast.mbus.virtual import BusFaults, BusPort, VirtualBus, run_now
 from meterkast.randomness import RandomSource
 from meterkast.sim.gaslink import GasMeterEvent
+
+
+class RefusedFrame(LinkError):
+    """The reply arrived whole (checksum right) and the E-meter refused it [P2-4.0.7 §5.2, §6]."""
 
 
 class P2GasLink:
@@ -47,6 +53,9 @@ class P2GasLink:
         self.p2 = DsmrP2Master(BusMaster(BusPort(self.bus, self._clock), policy or RetryPolicy()))
         self._slaves: dict[int, tuple[GasMeter, GasMeterSlave]] = {}
         self._events: list[GasMeterEvent] = []
+        # The E-meter's clock (UTC) for the time-stamp window (``gas_acceptance``); the simulated true
+        # instant when not set. The installation sets it: the gas meter is synchronised to the E-meter.
+        self.emeter_clock: Callable[[], datetime] | None = None
 
     def _clock(self) -> datetime:
         assert self._now is not None, "P2GasLink used before attach/read set the simulated instant"
@@ -74,8 +83,11 @@ class P2GasLink:
     def read(self, now: datetime, channel: int) -> MbusReading:
         self._now = now
         try:
-            reply = run_now(self.p2.read(channel))
-        except CodecError as exc:  # wrong key, replay, malformed records: a failed read, as on a real E-meter
+            clock = now if self.emeter_clock is None else self.emeter_clock()
+            reply = run_now(self.p2.read(channel, now=clock))
+        except (AuthenticationError, RecordError) as exc:  # wrong key, replay, implausible: refused
+            raise RefusedFrame(f"P2 read on channel {channel} failed: {exc}") from exc
+        except CodecError as exc:  # a malformed frame: a failed read, as on a real E-meter
             raise LinkError(f"P2 read on channel {channel} failed: {exc}") from exc
         finally:
             self._collect(channel)
