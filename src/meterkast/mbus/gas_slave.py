@@ -262,8 +262,10 @@ class GasMeterSlave:
         if len(data) < 4:
             raise CommandRefused("CI 5A needs the 4-byte short header (DSMR P2 §4.3.3)")
         configuration = ConfigurationWord.from_value(int.from_bytes(data[2:4], "little"))
-        plaintext, encrypted = self._open(configuration, data[4:])
-        return self._execute(now, CI_CONTROL, plaintext, encrypted=encrypted)
+        plaintext, counter = self._open(configuration, data[4:])
+        reply = self._execute(now, CI_CONTROL, plaintext, encrypted=counter is not None)
+        self._adopt(counter)  # only a command that was carried out moves the counter
+        return reply
 
     def _plain(self, now: datetime, frame: Frame) -> bytes:
         return self._execute(now, CI_PLAIN, _user_data(frame), encrypted=False)
@@ -277,7 +279,7 @@ class GasMeterSlave:
         configuration = ConfigurationWord.from_value(header.configuration)
         # Unencrypted time sync "only allowed and accepted ... when the User key is not set" [§4.3.4]:
         # decrypt_payload refuses mode 0 while a key is set.
-        plaintext, _ = self._open(configuration, data[12:])
+        plaintext, counter = self._open(configuration, data[12:])
         body = plaintext.lstrip(b"\x2f")
         if len(body) < 10 or body[0] != SET_TIME or any(b != 0x2F for b in body[10:]):
             raise CommandRefused("clock sync is not 2F 2F | 00 | type I time | 3 reserved | fillers "
@@ -285,20 +287,27 @@ class GasMeterSlave:
         when = decode_datetime_i(body[1:7])
         if when is None:
             raise CommandRefused(f"clock sync time {body[1:7].hex(' ').upper()} is not a valid type I date")
+        self._adopt(counter)
         self._events.extend(self.meter.handle(now, cmd.SynchronizeClock(when.replace(tzinfo=UTC))))
         return ACK
 
     # -- commands --------------------------------------------------------------------------------------
 
-    def _open(self, configuration: ConfigurationWord, payload: bytes) -> tuple[bytes, bool]:
-        """The §5.2 receiver checks; adopt the command's counter only after it decrypted."""
+    def _open(self, configuration: ConfigurationWord, payload: bytes) -> tuple[bytes, int | None]:
+        """The §5.2 receiver checks: the records and the command's frame counter (None in mode 0).
+
+        The counter is not adopted here: mode 15 has no MAC, so a frame that decrypts may still be forged
+        or garbled; only a command that passed every check and was carried out moves it (``_adopt``), or
+        one forged counter near FFFFFFFF would lock out every genuine command after it.
+        """
         guard = FrameCounterGuard(meter=self.identity, last_validated=self._counter.value)
         opened = decrypt_payload(payload, configuration, user_key=self._keys.user_key, meter=self.identity,
                                  guard=guard)
-        if opened.frame_counter is None:
-            return opened.records, False
-        self._counter.accept(opened.frame_counter)
-        return opened.records, True
+        return opened.records, opened.frame_counter
+
+    def _adopt(self, counter: int | None) -> None:
+        if counter is not None:
+            self._counter.accept(counter)
 
     def _execute(self, now: datetime, ci: int, user_data: bytes, *, encrypted: bool) -> bytes:
         plan = self._plan(ci, user_data, encrypted=encrypted)
