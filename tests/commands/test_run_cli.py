@@ -33,6 +33,11 @@ def run(capsys: pytest.CaptureFixture[str], data: Path, *argv: str) -> tuple[int
     return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err
 
 
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def test_run_fast_forwards_to_until_and_stops_one_json_object_per_hour(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -111,10 +116,15 @@ def test_ctrl_c_stops_cleanly_with_exit_0_after_serving_p1_and_http(tmp_path: Pa
             while b"!" not in received[received.find(b"/"):] or received.find(b"/") < 0:
                 received += sock.recv(4096)
         assert b"0-1:24.2.1(" in received, "a DSMR telegram with the gas reading"
-        state = json.loads(urllib.request.urlopen(f"{web.group(1)}/api/state", timeout=10).read())
+        state = get_json(f"{web.group(1)}/api/state")
         assert state["gas_meter"]["meter_number"] == "G0001123456789012"
         assert state["p1"]["port"] == int(p1.group(1))
-        time.sleep(0.3)  # let an hour or so of simulated time pass (3600x)
+        # Wait (on the condition, with a generous deadline) until simulated time has moved on.
+        deadline = time.monotonic() + 30
+        while datetime.fromisoformat(get_json(f"{web.group(1)}/api/state")["clock"]["now"]) <= START + HOUR:
+            assert time.monotonic() < deadline, "the simulated clock did not move"
+            assert process.poll() is None, "the run ended"
+            time.sleep(0.05)  # poll interval
     finally:
         process.send_signal(signal.SIGINT)
         try:
