@@ -49,8 +49,9 @@ def test_cancelling_commits_the_open_hour_and_a_snapshot_at_that_instant() -> No
     async def run_a_while() -> Runner:
         runner = Runner(session, store)
         task = asyncio.create_task(runner.run())
-        while session.now < START + 2 * HOUR + timedelta(minutes=10):
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(60):  # a condition, with a generous deadline rather than a hang
+            while session.now < START + 2 * HOUR + timedelta(minutes=10):
+                await asyncio.sleep(0.01)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -73,8 +74,9 @@ def test_after_until_the_clock_runs_in_real_time() -> None:
     async def catch_up() -> None:
         runner = Runner(session, store, until=START + 2 * HOUR)
         task = asyncio.create_task(runner.run())
-        while session.speed is None:
-            await asyncio.sleep(0.001)
+        async with asyncio.timeout(60):
+            while session.speed is None:
+                await asyncio.sleep(0.001)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
