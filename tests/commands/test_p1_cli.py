@@ -162,12 +162,15 @@ def test_read_from_a_running_server_then_stop_it_with_ctrl_c(capsys: pytest.Capt
         objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
         assert len(objects) == 3
         stamps = [datetime.fromisoformat(o["values"]["0-0:1.0.0"]) for o in objects]
-        assert [b - a for a, b in itertools.pairwise(stamps)] == [timedelta(seconds=1)] * 2
+        steps = [b - a for a, b in itertools.pairwise(stamps)]
         assert objects[0]["mbus"]["1"]["equipment_id"] == "G0001123456789012"
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=10)
         assert server.returncode == 0
         assert "stopped" in err
+        # DSMR 5: a telegram every second. A server that fell a second of real time behind (a loaded
+        # machine) skips to the newest instant by design, so a step may be a whole number of seconds more.
+        assert all(step >= timedelta(seconds=1) and step % timedelta(seconds=1) == timedelta(0) for step in steps)
     finally:
         if server.poll() is None:
             server.kill()

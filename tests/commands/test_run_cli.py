@@ -33,17 +33,23 @@ def run(capsys: pytest.CaptureFixture[str], data: Path, *argv: str) -> tuple[int
     return code, [json.loads(line) for line in out.splitlines() if line.startswith("{")], err
 
 
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
 def test_run_fast_forwards_to_until_and_stops_one_json_object_per_hour(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, rows, err = run(capsys, tmp_path, *QUIET, "--start", START.isoformat(), "--until", "2026-01-02T00:00:00Z",
                           "--stop", "--json")
     assert code == 0
-    # The record of an hour needs the index at its end as the P1 port showed it, in the next hour: at
-    # 24:00 the hours up to 23:00 are complete.
-    assert [row["hour"] for row in rows] == [(START + i * HOUR).isoformat() for i in range(23)]
-    assert rows[-1]["end"] == "2026-01-01T23:00:00+00:00"
-    assert all(row["p1_value_m3"] == row["index_m3"] for row in rows)
+    # Every hour up to --until, the one that ends at it too (issue 10). The P1 port shows an hour's value
+    # only after that hour, so the last one is written provisionally: its truth, no P1 value yet.
+    assert [row["hour"] for row in rows] == [(START + i * HOUR).isoformat() for i in range(24)]
+    assert rows[-1]["end"] == "2026-01-02T00:00:00+00:00"
+    assert all(row["p1_value_m3"] == row["index_m3"] for row in rows[:-1])
+    assert rows[-1]["p1_value_m3"] is None and rows[-1]["index_m3"] is not None
     assert "catching up" in err and "stopped at 2026-01-02T00:00:00+00:00" in err
 
 
@@ -55,12 +61,31 @@ def test_the_next_run_carries_on_without_losing_or_repeating_an_hour(
     second = run(capsys, tmp_path, *QUIET, "--until", "2026-01-02T00:00:00Z", "--stop", "--json")
     assert first[0] == second[0] == 0
     assert "resumed at 2026-01-01T12:00:00+00:00" in second[2]
-    hours = [row["hour"] for row in first[1] + second[1]]
-    assert hours == [(START + i * HOUR).isoformat() for i in range(23)]
+    # The hour that ended at the first stop (11:00) was provisional; the second run gives it again, final.
+    assert [row["hour"] for row in first[1]] == [(START + i * HOUR).isoformat() for i in range(12)]
+    assert [row["hour"] for row in second[1]] == [(START + i * HOUR).isoformat() for i in range(11, 24)]
+    assert first[1][-1]["p1_value_m3"] is None and second[1][0]["p1_value_m3"] == second[1][0]["index_m3"]
     store = Store.open(tmp_path)
     seqs = [e.seq for e in store.recent_events(1_000_000)]
+    stored = store.hours()
     store.close()
     assert seqs == list(range(1, len(seqs) + 1))
+    assert [h.hour for h in stored] == [START + i * HOUR for i in range(24)], "none lost, none twice"
+    assert stored[11].p1_value_m3 == stored[11].index_m3
+
+
+def test_until_records_the_hour_that_ends_at_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two days from midnight: 48 hours in the store, the last one ending exactly at --until."""
+    code, _, _ = run(capsys, tmp_path, *QUIET, "--start", START.isoformat(), "--until", "2026-01-03T00:00:00Z",
+                     "--stop")
+    assert code == 0
+    store = Store.open(tmp_path)
+    hours = store.hours()
+    store.close()
+    assert len(hours) == 48
+    assert [h.hour for h in hours] == [START + i * HOUR for i in range(48)]
+    assert hours[-1].hour + HOUR == datetime(2026, 1, 3, tzinfo=UTC)
+    assert all(h.consumed_m3 is not None and h.index_m3 is not None for h in hours)
 
 
 @pytest.mark.parametrize(
@@ -93,7 +118,7 @@ def test_a_stored_run_with_other_settings_needs_fresh(tmp_path: Path, capsys: py
 def test_a_scenario_with_faults_runs_through(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, rows, _ = run(capsys, tmp_path, *QUIET, "--scenario", "faults", "--until", "2025-01-14T12:00:00Z", "--stop",
                         "--json")
-    assert code == 0 and len(rows) == 35
+    assert code == 0 and len(rows) == 36  # 2025-01-13T00:00 to 2025-01-14T12:00
     assert any(row["p1_value_m3"] != row["index_m3"] for row in rows), "P2 silence leaves hours without a value"
 
 
@@ -111,10 +136,15 @@ def test_ctrl_c_stops_cleanly_with_exit_0_after_serving_p1_and_http(tmp_path: Pa
             while b"!" not in received[received.find(b"/"):] or received.find(b"/") < 0:
                 received += sock.recv(4096)
         assert b"0-1:24.2.1(" in received, "a DSMR telegram with the gas reading"
-        state = json.loads(urllib.request.urlopen(f"{web.group(1)}/api/state", timeout=10).read())
+        state = get_json(f"{web.group(1)}/api/state")
         assert state["gas_meter"]["meter_number"] == "G0001123456789012"
         assert state["p1"]["port"] == int(p1.group(1))
-        time.sleep(0.3)  # let an hour or so of simulated time pass (3600x)
+        # Wait (on the condition, with a generous deadline) until simulated time has moved on.
+        deadline = time.monotonic() + 30
+        while datetime.fromisoformat(get_json(f"{web.group(1)}/api/state")["clock"]["now"]) <= START + HOUR:
+            assert time.monotonic() < deadline, "the simulated clock did not move"
+            assert process.poll() is None, "the run ended"
+            time.sleep(0.05)  # poll interval
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -101,7 +101,9 @@ def test_an_idle_connection_is_closed_and_the_client_says_so() -> None:
     async def check(server: P3TcpServer, port: int, events: list[P3Event]) -> None:
         server.inactivity_timeout_s = 0.1  # P3 Table 3-1 inactivity_time_out, shortened
         connection = await P3TcpClient.connect(HOST, port, P3Client(Client.PUBLIC))
-        await asyncio.sleep(0.3)
+        async with asyncio.timeout(30):  # wait for the server's timeout itself, not a guess at how long it takes
+            while server.stats.timeouts == 0:
+                await asyncio.sleep(0.01)
         with pytest.raises(LinkError, match="closed the connection"):
             await connection.associate()
         assert server.stats.timeouts == 1

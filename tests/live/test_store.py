@@ -77,6 +77,24 @@ def test_nothing_is_stored_twice(store: Store) -> None:
     assert store.counts()["events"] == 1, "the refused commit left nothing behind"
 
 
+def test_only_the_provisional_hour_is_replaced_by_its_final_record(store: Store) -> None:
+    """A clean stop writes the hour that just ended without its P1 value; the next run's record replaces
+    it. Any other hour written twice is still refused."""
+    first = HourRecord(START, Decimal("0.1"), Decimal("1.1"), Decimal("1.1"))
+    provisional = HourRecord(START + HOUR, Decimal("0.2"), Decimal("1.3"), None)
+    store.commit(Commit(START + 2 * HOUR, hours=[first], provisional=provisional))
+    assert store.hours() == [first, provisional]
+    again = HourRecord(START + HOUR, Decimal("0.2"), Decimal("1.3"), None)  # stopped twice in one hour
+    store.commit(Commit(START + 2 * HOUR, provisional=again))
+    final = HourRecord(START + HOUR, Decimal("0.2"), Decimal("1.3"), Decimal("1.3"))
+    store.commit(Commit(START + 3 * HOUR, hours=[final]))
+    assert store.hours() == [first, final]
+    with pytest.raises(InvalidInput, match="duplicate"):
+        store.commit(Commit(START + 4 * HOUR, hours=[final]))  # no longer provisional
+    with pytest.raises(InvalidInput, match="duplicate"):
+        store.commit(Commit(START + 4 * HOUR, provisional=first))
+
+
 def test_only_a_few_snapshots_are_kept(store: Store) -> None:
     for hour in range(1, 8):
         store.commit(commit_at(hour, hour), f"s{hour}".encode())

@@ -40,6 +40,7 @@ from meterkast.cs.keyfile import load_or_create_master_key
 from meterkast.cs.schedule import ScheduleSettings
 from meterkast.cs.service import CentralSystem, StepReport, tcp_opener
 from meterkast.errors import InvalidInput, LinkError
+from meterkast.io.http_limits import uvicorn_config
 
 DEFAULT_STORE = "sqlite:///./meterkast-cs.db"
 DEFAULT_KEY_FILE = Path("meterkast-cs.key")
@@ -129,7 +130,7 @@ class _P4Server:
 
     def __init__(self, app: Any, sock: socket.socket) -> None:
         uvicorn = importlib.import_module("uvicorn")
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+        self.server = uvicorn.Server(uvicorn_config(app, log_level="warning", lifespan="off", access_log=False))
         self.server.capture_signals = contextlib.nullcontext
         self.sock = sock
 

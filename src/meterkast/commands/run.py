@@ -31,6 +31,7 @@ from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
 from meterkast.commands.meter import parse_start
 from meterkast.errors import InvalidInput, LinkError
+from meterkast.io.http_limits import uvicorn_config
 from meterkast.io.p1_server import DEFAULT_BACKLOG, InstantPacer, P1Server
 from meterkast.live.cs_link import CsLink, CsOptions, start_cs_link
 from meterkast.live.runner import SNAPSHOT_INTERVAL_S, Runner
@@ -194,7 +195,7 @@ class _WebServer:
 
     def __init__(self, app: Any, sock: socket.socket) -> None:
         uvicorn = importlib.import_module("uvicorn")  # optional: imported only when the web app runs
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+        self.server = uvicorn.Server(uvicorn_config(app, log_level="warning", lifespan="off"))
         # uvicorn would take SIGINT/SIGTERM for itself and raise them again when done; ``run`` owns them.
         self.server.capture_signals = contextlib.nullcontext
         self.sock = sock

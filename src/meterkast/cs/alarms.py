@@ -95,11 +95,15 @@ class AlarmWatch:
         time is new.
         """
         out: list[AlarmCommand] = []
+        fresh = self._fresh(entries)
         if register is not None:
             new = register & ~self.register
-            out += [RaiseAlarm(kind, channel, at, "alarm register") for kind, channel in rules.alarms_in_register(new)]
+            # A bit says only "set before ``at``" (the read). When this read's M-Bus log also has the event,
+            # its clock is when it happened: the alarm is stamped with that, never before its cause.
+            logged = _first_logged(fresh)
+            out += [RaiseAlarm(kind, channel, min(at, logged.get((kind, channel), at)), "alarm register")
+                    for kind, channel in rules.alarms_in_register(new)]
             self.register = 0 if register_cleared else register
-        fresh = self._fresh(entries)
         for entry in fresh:
             action = EVENT_ACTIONS.get(entry.code)
             if action is None:
@@ -122,3 +126,13 @@ class AlarmWatch:
             self.seen_at_cursor = frozenset(same | (self.seen_at_cursor if newest == self.events_after else set()))
             self.events_after = newest
         return new
+
+
+def _first_logged(entries: Sequence[LogEntry]) -> dict[tuple[AlarmKind, int], datetime]:
+    """The clock (UTC) of the first entry that raises each (kind, channel)."""
+    first: dict[tuple[AlarmKind, int], datetime] = {}
+    for entry in entries:
+        action = EVENT_ACTIONS.get(entry.code)
+        if action is not None and not action.close:
+            first.setdefault((action.kind, action.channel), entry.clock.astimezone(UTC))
+    return first

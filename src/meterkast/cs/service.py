@@ -426,10 +426,14 @@ class CentralSystem:
         except MeterkastError as exc:
             await self._failed(emeter, now, exc, "P3 read")
             return
-        commands = self._watches[emeter].commands(collected.alarm_register, collected.mbus_events, now,
+        # What was read is stamped with when it was read, never with when the round began: a contact can
+        # end well after ``now`` (a slow link; a live run at --speed max whose world runs on meanwhile), and
+        # an alarm register bit seen then may have been set after ``now`` (issue 10: a seal alarm 29 h early).
+        read_at = max(now, self.clock.now())
+        commands = self._watches[emeter].commands(collected.alarm_register, collected.mbus_events, read_at,
                                                   register_cleared=collected.register_cleared)
         try:
-            filed = await asyncio.to_thread(self._file, entry, plan, collected, commands, now)
+            filed = await asyncio.to_thread(self._file, entry, plan, collected, commands, read_at)
         except InvalidInput as exc:
             # The meter answered, but the store refuses what it said (a value that contradicts a stored
             # one, a gas meter the inventory does not have on that channel): that is for an operator, not

@@ -218,9 +218,10 @@ class Runner:
 
     def _store(self, commit: Commit, snapshot: bytes | None) -> None:
         self.store.commit(commit, snapshot)
-        self.stats.hours += len(commit.hours)
-        if self._on_hours is not None and commit.hours:
-            self._on_hours(commit.hours)
+        hours = [*commit.hours, *([] if commit.provisional is None else [commit.provisional])]
+        self.stats.hours += len(hours)
+        if self._on_hours is not None and hours:
+            self._on_hours(hours)
 
     # -- progress ----------------------------------------------------------------------------------------
 

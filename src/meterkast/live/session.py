@@ -237,7 +237,7 @@ class LiveSession:
         if self.replaying:
             return
         if record is not None:
-            self._hours.append(record)
+            self._remember(record)
             self._open.hours.append(record)
         self._open.through = hour
         self._closed.append(self._open)
@@ -315,10 +315,33 @@ class LiveSession:
         return self.now == self._open.through and not self._open.events and not self._open.commands
 
     def take_all(self) -> list[Commit]:
-        """Everything not yet handed over, the open hour included (a clean stop)."""
+        """Everything not yet handed over, the open hour included (a clean stop).
+
+        It also carries the hour that ended at the last whole hour, provisionally: its truth is known
+        then, but the P1 port shows its value only after it (``_close_hour``), so ``run --until T --stop``
+        would otherwise never record the hour that ends at T. The next run's final record replaces it.
+        """
         self._open.through = self.now
+        self._open.provisional = self._provisional_hour()
+        if self._open.provisional is not None:
+            self._remember(self._open.provisional)
         closed, self._closed, self._open = [*self._closed, self._open], [], Commit(self.now)
         return closed
+
+    def _provisional_hour(self) -> HourRecord | None:
+        world = self.world
+        pending = world.truth_pending  # the hour that ended at the last whole hour closed
+        if pending is None or pending.hour < world.first_hour:
+            return None
+        return HourRecord(pending.hour, pending.consumed_m3, pending.index_m3,
+                          world.p1_seen.get(pending.hour + HOUR))
+
+    def _remember(self, record: HourRecord) -> None:
+        """Keep ``record`` for the API; a final record replaces the provisional one of its hour."""
+        if self._hours and self._hours[-1].hour == record.hour:
+            self._hours[-1] = record
+        else:
+            self._hours.append(record)
 
     # -- restoring ----------------------------------------------------------------------------------------
 

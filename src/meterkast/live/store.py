@@ -7,7 +7,9 @@ Tables (all instants UTC, fixed-width ISO 8601 text that sorts as time does; vol
 - ``snapshots``: the pickled world (installation with its random generator, the P1 output stage) at an
   instant, with the last event and command numbers it contains;
 - ``events``: every event, numbered (``seq``), append-only;
-- ``hours``: per simulated hour, the ground truth beside what the P1 stream showed, append-only;
+- ``hours``: per simulated hour, the ground truth beside what the P1 stream showed, append-only but for
+  one row: the hour that ended where a run stopped cleanly is written *provisionally* (its P1 value shows
+  only after that hour; ``meta.provisional_hour`` names it), and the next run's final record replaces it;
 - ``commands``: what was done to the installation through the control surface, numbered, append-only.
 
 Rules this module keeps:
@@ -112,6 +114,8 @@ class Commit:
     events: list[EventRecord] = field(default_factory=list)
     hours: list[HourRecord] = field(default_factory=list)
     commands: list[CommandRecord] = field(default_factory=list)
+    # The hour that ended at a clean stop, with what the P1 port has shown so far (LiveSession.take_all).
+    provisional: HourRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,11 +263,7 @@ class Store:
                 "INSERT INTO events (seq, at, source, kind, detail) VALUES (?, ?, ?, ?, ?)",
                 [(e.seq, _time(e.at), e.source, e.kind, json.dumps(e.detail)) for e in commit.events],
             )
-            db.executemany(
-                "INSERT INTO hours (hour, consumed_m3, index_m3, p1_value_m3) VALUES (?, ?, ?, ?)",
-                [(_time(h.hour), _decimal(h.consumed_m3), _decimal(h.index_m3), _decimal(h.p1_value_m3))
-                 for h in commit.hours],
-            )
+            self._write_hours(db, commit)
             db.executemany(
                 "INSERT INTO commands (seq, at, command) VALUES (?, ?, ?)",
                 [(c.seq, _time(c.at), pickle.dumps(c.command)) for c in commit.commands],
@@ -277,6 +277,23 @@ class Store:
                 )
                 # Only the newest snapshot is ever restored; keep a few, and the file small.
                 db.execute("DELETE FROM snapshots WHERE id <= (SELECT max(id) FROM snapshots) - ?", (KEEP_SNAPSHOTS,))
+
+    def _write_hours(self, db: sqlite3.Connection, commit: Commit) -> None:
+        """The commit's hours; only the one provisional row may be replaced, by its final record or by
+        a newer provisional one (a run stopped twice in the same hour)."""
+        provisional = self.meta("provisional_hour")
+        hours = [*commit.hours, *([] if commit.provisional is None else [commit.provisional])]
+        if provisional is not None and any(_time(h.hour) == provisional for h in hours):
+            db.execute("DELETE FROM hours WHERE hour = ?", (provisional,))
+            db.execute("DELETE FROM meta WHERE key = 'provisional_hour'")
+        db.executemany(
+            "INSERT INTO hours (hour, consumed_m3, index_m3, p1_value_m3) VALUES (?, ?, ?, ?)",
+            [(_time(h.hour), _decimal(h.consumed_m3), _decimal(h.index_m3), _decimal(h.p1_value_m3))
+             for h in hours],
+        )
+        if commit.provisional is not None:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('provisional_hour', ?)",
+                       (_time(commit.provisional.hour),))
 
     # -- reading -------------------------------------------------------------------------------------
 

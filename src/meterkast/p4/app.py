@@ -40,6 +40,7 @@ from meterkast.central.model import Connection
 from meterkast.central.store import Store
 from meterkast.clock import Clock
 from meterkast.errors import InvalidInput, MeterkastError
+from meterkast.io.http_limits import DEFAULT_LIMITS, HttpLimits, LimitRequests
 from meterkast.p4.customers import CustomerTokens, InMemoryCustomerTokens
 from meterkast.p4.errors import Answer, ApiRefusal, answer_for
 from meterkast.p4.fields import decode_body, parse_request
@@ -47,7 +48,7 @@ from meterkast.p4.openapi import OPENAPI_PATH, openapi_document
 from meterkast.p4.routes import ROUTES, Call, Operation, Role
 
 LOG = logging.getLogger("meterkast.p4")
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = DEFAULT_LIMITS.max_body_bytes  # also checked here: the app may be served without the middleware
 MIN_TOKEN_CHARS = 32
 NO_STORE = {"Cache-Control": "no-store"}
 _TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{MIN_TOKEN_CHARS},}}")  # what token_source must give (URL-safe)
@@ -223,6 +224,7 @@ def create_p4_app(
     token_source: Callable[[], str],
     admin_token: str,
     customers: CustomerTokens | None = None,
+    limits: HttpLimits = DEFAULT_LIMITS,
 ) -> Starlette:
     """The P4 API over ``store``; ``admin_token`` is the grid operator's (32+ characters, from a secret store)."""
     if not isinstance(admin_token, str) or len(admin_token) < MIN_TOKEN_CHARS:
@@ -237,6 +239,7 @@ def create_p4_app(
     routes.append(Route(OPENAPI_PATH, openapi, methods=["GET"]))
     return Starlette(
         routes=routes,
-        middleware=[Middleware(RefuseCredentialsInUrl)],
+        # A credential in the URL is refused before anything is read; then the body is capped (HttpLimits).
+        middleware=[Middleware(RefuseCredentialsInUrl), Middleware(LimitRequests, limits=limits)],
         exception_handlers={404: _http_error, 405: _http_error},
     )

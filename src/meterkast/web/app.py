@@ -18,12 +18,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from meterkast.errors import CommandRefused, InvalidInput, MeterkastError
+from meterkast.io.http_limits import DEFAULT_LIMITS, HttpLimits, LimitRequests
 from meterkast.live.control import Control
 from meterkast.web.api import ROUTES, Operation
 from meterkast.web.openapi import OPENAPI_PATH, openapi_document
@@ -71,8 +73,8 @@ def _endpoint(control: Control, op: Operation) -> Endpoint:
     return endpoint
 
 
-def create_app(control: Control) -> Starlette:
-    """The dashboard and its API for one running installation."""
+def create_app(control: Control, *, limits: HttpLimits = DEFAULT_LIMITS) -> Starlette:
+    """The dashboard and its API for one running installation; request bodies capped by ``limits``."""
     document = openapi_document()
 
     async def openapi(_: Request) -> Response:
@@ -87,4 +89,4 @@ def create_app(control: Control) -> Starlette:
         Route("/", index, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(LimitRequests, limits=limits)])

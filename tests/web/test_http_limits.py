@@ -1,0 +1,124 @@
+"""Issue 10 item 5: the dashboard's HTTP limits, over real loopback sockets against a real uvicorn.
+
+The limits are small here (1 KiB body, 2 KiB headers, 0.5 s timeouts) so that every refusal comes fast;
+each test asserts the answer and that it came well within a generous bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from starlette.types import Message
+
+from meterkast.io.http_limits import HttpLimits, LimitRequests
+from meterkast.web.app import create_app
+from tests.web.fake_control import FakeControl
+from tests.web.http_server import GENEROUS_S, exchange, serve
+
+LIMITS = HttpLimits(max_body_bytes=1024, body_timeout_s=0.5, max_header_bytes=2048, header_timeout_s=0.5,
+                    keep_alive_s=1, max_connections=20)
+BOUND_S = 10.0  # far above the 0.5 s limits, far below "until the client gives up"
+
+
+@pytest.fixture(scope="module")
+def port() -> object:
+    with serve(create_app(FakeControl(), limits=LIMITS), LIMITS) as bound:
+        yield bound
+
+
+def post(length: int | str, body: bytes = b"", extra: bytes = b"") -> bytes:
+    return (f"POST /api/meter/button HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {length}\r\n").encode() + extra + b"\r\n" + body
+
+
+def test_a_good_request_still_works(port: int) -> None:
+    body = b'{"hold_s": 0.2}'
+    reply = exchange(port, post(len(body), body, b"Connection: close\r\n"))
+    assert reply.status == 200, reply
+
+
+def test_a_huge_announced_body_with_two_bytes_is_refused_413_at_once(port: int) -> None:
+    reply = exchange(port, post(99_999_999, b"{}"))
+    assert reply.status == 413 and json.loads(reply.body)["error"] == "body_too_large"
+    assert "connection: close" in reply.head.lower()
+    assert reply.elapsed_s < BOUND_S
+
+
+def test_a_body_that_does_not_arrive_gets_408_and_a_closed_connection(port: int) -> None:
+    reply = exchange(port, post(100, b"{}"))  # 100 announced, within the cap; 2 sent
+    assert reply.status == 408 and json.loads(reply.body)["error"] == "request_timeout"
+    assert "connection: close" in reply.head.lower()
+    assert reply.elapsed_s < BOUND_S
+
+
+def test_a_chunked_body_over_the_cap_is_refused_413(port: int) -> None:
+    chunk = b"x" * 700
+    data = (b"POST /api/meter/button HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 2)
+    reply = exchange(port, data)
+    assert reply.status == 413
+    assert reply.elapsed_s < BOUND_S
+
+
+@pytest.mark.parametrize("end", [b"\r\n", b""], ids=["whole", "still-arriving"])
+def test_a_huge_header_block_is_refused(port: int, end: bytes) -> None:
+    headers = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"y" * 100) for i in range(100))  # about 11 KiB
+    reply = exchange(port, b"GET /api/state HTTP/1.1\r\nHost: x\r\n" + headers + end)
+    # Whole: the middleware's 431; still arriving: h11's buffer limit, 400; either way the connection closes.
+    assert reply.status == (431 if end else 400), reply
+    assert reply.elapsed_s < BOUND_S
+
+
+def test_headers_that_never_end_get_a_closed_connection(port: int) -> None:
+    reply = exchange(port, b"GET /api/state HTTP/1.1\r\nHost: x\r\n")  # no blank line: headers go on
+    assert reply.status is None and reply.elapsed_s < BOUND_S
+
+
+def test_a_kept_alive_connection_with_half_a_second_request_is_closed(port: int) -> None:
+    first = b"GET /api/state HTTP/1.1\r\nHost: x\r\n\r\n"
+    reply = exchange(port, first, then=b"GET /api/state HTTP/1.1\r\n")
+    assert reply.status == 200 and reply.elapsed_s < BOUND_S  # answered, then closed while waiting
+
+
+# -- the middleware alone, on an injected clock ---------------------------------------------------------
+
+
+def test_the_body_deadline_is_measured_on_the_injected_clock() -> None:
+    """A clock that has passed the deadline: the next wait is zero, so 408 without waiting in real time."""
+    called: list[str] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        called.append("app")
+
+    readings = iter([100.0, 100.0 + LIMITS.body_timeout_s + 1])
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        await asyncio.Event().wait()  # the body never comes
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    middleware = LimitRequests(app, LIMITS, now=lambda: next(readings))
+    scope = {"type": "http", "headers": [(b"content-length", b"10")]}
+    asyncio.run(asyncio.wait_for(middleware(scope, receive, send), GENEROUS_S))
+    assert called == [] and sent[0]["status"] == 408
+
+
+def test_a_request_without_a_body_is_passed_through_untouched() -> None:
+    seen: list[object] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        seen.append(receive)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        raise AssertionError(message)
+
+    asyncio.run(LimitRequests(app, LIMITS)({"type": "http", "headers": []}, receive, send))
+    assert seen == [receive]
