@@ -71,7 +71,9 @@ API_CODES: dict[str, int] = {
     "unknown_authorisation": 404,
     "not_found": 404,
     "method_not_allowed": 405,
+    "request_timeout": 408,  # the body did not arrive in time (io/http_limits.py, in front of the app)
     "body_too_large": 413,
+    "headers_too_large": 431,  # request line and headers over the limit (io/http_limits.py)
     "malformed_json": 422,
     "invalid_field": 422,
     "missing_field": 422,

@@ -28,7 +28,9 @@ ERROR_MEANING = {
     403: "authenticated, but not allowed: the message says which rule refused it",
     404: "the connection or authorisation named in the path is unknown",
     405: "the path exists but not with this method",
+    408: "the request body did not arrive within 10 s of the headers (the connection is closed)",
     413: "the request body is larger than 64 KiB",
+    431: "the request line and headers are larger than 16 KiB",
     422: "a malformed request: the message and 'field' name the field and the rule",
 }
 SECURITY_SCHEMES: JSON = {
