@@ -449,6 +449,21 @@ def test_readout_selection_of_versions_then_reset_by_snd_nke() -> None:
     assert read(slave.on_request(at(44), short(REQ_UD2)), USER_KEY, guard).readout.versions == ()
 
 
+def test_a_refused_command_does_not_move_the_meters_frame_counter() -> None:
+    """Mode 15 has no MAC: a command that decrypts but is refused (here: a forged counter near the top with
+    records the meter cannot use) must not become the meter's counter, or no genuine command would pass again."""
+    slave = make_slave(user_key=USER_KEY)
+    guard = FrameCounterGuard()
+    read(slave.on_request(at(40), short(REQ_UD2)), USER_KEY, guard)
+    forger = FrameCounterGuard(last_validated=0xFFFFFFF0)
+    garbage = bytes.fromhex("0F 0F 0F 0F")  # manufacturer-specific data: no command the meter accepts over 5A
+    assert slave.on_request(at(41), encrypted_command(slave, garbage, forger)) is None
+    assert slave.frame_counter == 1
+    select = bytes.fromhex("08 FD 0D 08 FD 0E")
+    assert slave.on_request(at(42), encrypted_command(slave, select, guard)) == b"\xe5"
+    assert slave.readout == (ReadoutItem.HARDWARE_VERSION, ReadoutItem.METROLOGY_VERSION)
+
+
 def test_everything_selected_still_fits_one_frame() -> None:
     slave = make_slave(user_key=USER_KEY)
     every = bytes.fromhex("08 FD 17 08 78 48 6D 08 13 08 FD 1A 08 FD 67 08 FD 0C 08 FD 0D 08 FD 0E 08 FD 0F")
