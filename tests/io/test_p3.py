@@ -13,6 +13,7 @@ from meterkast.cosem.access import Client, MeterInfo
 from meterkast.cosem.client import ClientState, P3Client
 from meterkast.cosem.events import AssociationAborted, AssociationEstablished, P3Event
 from meterkast.cosem.readings import read_register
+from meterkast.cosem.session_counters import P3Counters
 from meterkast.dlms import (
     AttributeDescriptor,
     DataAccessResult,
@@ -39,7 +40,7 @@ def serving(test: Callable[[P3TcpServer, int, list[P3Event]], Awaitable[None]]) 
         meter = two_day_meter()
         events: list[P3Event] = []
         server = P3TcpServer(lambda: meter, MeterInfo(METER_TITLE), KEYS, rng=random.Random(5),
-                             counter=InvocationCounter(77), on_event=events.append)
+                             counters=P3Counters(InvocationCounter(77)), on_event=events.append)
         async with server:
             port = await server.start(HOST, 0)
             await asyncio.wait_for(test(server, port, events), 10)
