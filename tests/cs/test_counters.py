@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from meterkast.central.model import ConsentLevel
 from meterkast.central.store_sql import SqlStore
@@ -13,7 +15,10 @@ from meterkast.cosem.session_counters import P3Counters, key_identity
 from meterkast.cs.fleet import build_fleet
 from meterkast.cs.fleet_serve import FleetServer
 from meterkast.cs.service import COUNTER_BLOCK, CentralSystem, tcp_opener
+from meterkast.live.cs_link import CsOptions, start_cs_link
+from meterkast.live.store import Store as RunStore
 from tests.cs.helpers import CS_TITLE, KEYS, drive, entry_for, make_cs, memory_cs, new_meter, p3_server
+from tests.live.helpers import make_session
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -65,3 +70,39 @@ def test_a_restarted_fleet_meter_keeps_its_counters(any_store: SqlStore) -> None
 
     saved = asyncio.run(main())
     assert len(saved) == 2 and all(c.client_last for c in saved.values())
+
+
+def test_a_restarted_live_run_keeps_the_meters_p3_counters_in_its_store(tmp_path: Path) -> None:
+    """``meterkast run --cs`` restarted: the E-meter's counters come back from the run's store, not from a
+    snapshot, so its own counter goes on and the CS's earlier counters stay refused."""
+    options = CsOptions.in_data_dir(tmp_path, p3_port=0, consent=ConsentLevel.DETAILED)
+    session = make_session()
+    run_store = RunStore.open(tmp_path)
+
+    async def twice() -> tuple[dict[str, Any], P3Counters]:
+        link = await start_cs_link(session, options, meter_state=run_store)
+        for _ in range(3):
+            session.step(session.now + timedelta(hours=1))
+            await link.cs.step(session.now)
+        await link.close()
+        saved = run_store.p3_counters()
+        assert saved is not None
+        link = await start_cs_link(session, options, meter_state=run_store)
+        try:
+            restored = link.server.core.counters
+            assert restored.to_json() == saved  # what the meter had when it stopped
+            session.step(session.now + timedelta(hours=1))
+            await link.cs.step(session.now)
+            assert link.cs.stats.failures == 0
+        finally:
+            await link.close()
+        return saved, restored
+
+    saved, restored = asyncio.run(twice())
+    assert saved["server_next"] > 1 and saved["client_last"]
+    assert restored.server.next_value > saved["server_next"]
+    assert all(restored.client_last[k] > v for k, v in saved["client_last"].items())
+    assert run_store.p3_counters() == restored.to_json()
+    run_store.clear()  # --fresh forgets the run, not the counters
+    assert run_store.p3_counters() == restored.to_json()
+    run_store.close()
