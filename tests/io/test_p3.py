@@ -118,3 +118,35 @@ def test_connecting_to_nothing_is_a_link_error() -> None:
             await P3TcpClient.connect(HOST, 1, P3Client(Client.PUBLIC), timeout_s=1)
 
     asyncio.run(main())
+
+
+def test_the_counters_are_persisted_before_each_reply_and_a_failed_save_answers_nothing() -> None:
+    """``on_counters`` gets the state before the reply that used it leaves; if it cannot be saved the meter
+    answers nothing (a restarted meter would otherwise repeat the counter it used)."""
+    saved: list[dict[str, object]] = []
+    sent: list[int] = []
+
+    async def main() -> None:
+        meter = two_day_meter()
+        server = P3TcpServer(lambda: meter, MeterInfo(METER_TITLE), KEYS, rng=random.Random(5),
+                             on_counters=lambda c: saved.append(c.to_json()))
+        async with server:
+            port = await server.start(HOST, 0)
+            async with await P3TcpClient.connect(HOST, port, management_client()) as management:
+                await management.read_clock()
+            sent.append(server.core.counter.next_value)
+            assert saved[-1]["server_next"] == sent[-1]  # every counter the meter used was saved first
+            assert len(saved) == server.stats.replies  # each frame moved the counters, each was saved
+
+            def broken(_counters: P3Counters) -> None:
+                raise LinkError("disk full (simulated)")
+
+            server.on_counters = broken
+            client = await P3TcpClient.connect(HOST, port, management_client(counter=1000), timeout_s=2.0)
+            try:
+                with pytest.raises(LinkError):
+                    await client.associate()
+            finally:
+                await client.close()
+
+    asyncio.run(main())

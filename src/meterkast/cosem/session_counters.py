@@ -53,9 +53,9 @@ class P3Counters:
     _changes: int = 0
 
     @property
-    def version(self) -> int:
-        """Moves whenever anything that must be persisted moved (the server counter included)."""
-        return self._changes + self.server.next_value
+    def version(self) -> tuple[int, int]:
+        """Differs whenever anything that must be persisted moved (the server counter included)."""
+        return self._changes, self.server.next_value
 
     def check_client(self, client_system_title: bytes, keys: SecurityKeys, counter: int) -> None:
         """Raise ``ReplayError`` unless ``counter`` is above every counter accepted under these keys."""

@@ -13,7 +13,8 @@ Rules this module keeps:
 - the meter's counters (``cosem.session_counters.P3Counters``: its own invocation counter, from 1, and the
   last client counter per key) live in ``P3Server`` and so continue across connections; whenever a frame
   moved them, ``on_counters`` (the shell's persistence) gets them *before* the reply is written, so a
-  restarted meter given the saved state never reuses an IV nor accepts a used client counter;
+  restarted meter given the saved state never reuses an IV nor accepts a used client counter; if that
+  fails (``MeterkastError``), the reply is not sent and the connection is closed;
 - the server's events are logged and handed to ``on_event`` (the shell's dispatcher), never swallowed;
 - ``stop()`` closes the listener and every open connection.
 """
@@ -35,6 +36,7 @@ from meterkast.cosem.session_counters import P3Counters
 from meterkast.dlms import SecurityKeys, WrapperFrame, WrapperFramer, encode_wrapper
 from meterkast.dlms.wrapper import DLMS_TCP_PORT, MANAGEMENT_LOGICAL_DEVICE
 from meterkast.emeter import EMeter
+from meterkast.errors import MeterkastError
 from meterkast.randomness import RandomSource
 
 log = logging.getLogger(__name__)
@@ -120,6 +122,8 @@ class P3TcpServer:
                 await writer.drain()
         except ConnectionError:
             pass  # the central system went away; the meter keeps serving others
+        except MeterkastError as exc:  # the counters could not be persisted: answer nothing, close
+            log.error("P3 connection closed without an answer: %s: %s", type(exc).__name__, exc)
         finally:
             self._writers.discard(writer)
             writer.close()
