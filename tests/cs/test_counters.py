@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from meterkast.central.model import ConsentLevel
+from meterkast.cli import main as cli_main
 from meterkast.central.store_sql import SqlStore
 from meterkast.cosem.session_counters import P3Counters, key_identity
 from meterkast.cs.fleet import build_fleet
@@ -18,6 +20,7 @@ from meterkast.cs.service import COUNTER_BLOCK, CentralSystem, tcp_opener
 from meterkast.live.cs_link import CsOptions, start_cs_link
 from meterkast.live.store import Store as RunStore
 from tests.cs.helpers import CS_TITLE, KEYS, drive, entry_for, make_cs, memory_cs, new_meter, p3_server
+from tests.live.helpers import START as LIVE_START
 from tests.live.helpers import make_session
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -106,3 +109,26 @@ def test_a_restarted_live_run_keeps_the_meters_p3_counters_in_its_store(tmp_path
     run_store.clear()  # --fresh forgets the run, not the counters
     assert run_store.p3_counters() == restored.to_json()
     run_store.close()
+
+
+def test_meterkast_run_cs_twice_goes_on_with_the_counters_of_both_sides(tmp_path: Path) -> None:
+    """The CLI, stopped and started again on its data directory: the E-meter's counters come from the run's
+    store, the CS's from its own, and the second run reads without a failure."""
+    data = tmp_path / "run"
+    common = ["run", "--data", str(data), "--cs", "--cs-consent", "detailed", "--speed", "max", "--stop",
+              "--no-http", "--no-p1", "--p3-port", "0"]
+    assert cli_main([*common, "--until", (LIVE_START + timedelta(hours=6)).isoformat(),
+                     "--start", LIVE_START.isoformat()]) == 0
+    first = RunStore.open(data)
+    saved = first.p3_counters()
+    first.close()
+    assert saved is not None and saved["server_next"] > 1 and saved["client_last"]
+    assert cli_main([*common, "--until", (LIVE_START + timedelta(hours=12)).isoformat()]) == 0
+    second = RunStore.open(data)
+    again = second.p3_counters()
+    second.close()
+    assert again is not None and again["server_next"] > saved["server_next"]
+    assert all(again["client_last"][k] > v for k, v in saved["client_last"].items())
+    with sqlite3.connect(data / "cs.sqlite") as db:
+        (readings,) = db.execute("SELECT COUNT(*) FROM readings WHERE period_type = 'interval'").fetchone()
+    assert readings == 12
