@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from meterkast.central.model import ConsentLevel
-from meterkast.cli import main as cli_main
 from meterkast.central.store_sql import SqlStore
+from meterkast.cli import main as cli_main
 from meterkast.cosem.session_counters import P3Counters, key_identity
 from meterkast.cs.fleet import build_fleet
 from meterkast.cs.fleet_serve import FleetServer
