@@ -97,6 +97,7 @@ JSON = dict[str, Any]
 EVENT_LOOKBACK = timedelta(days=1)  # how far back in a meter's event log a CS that just started looks
 STATUS_METERS = 50
 COUNTER_BLOCK = 4096  # counter values reserved per store write; one contact uses a few dozen
+CONTACT_COUNTERS = 512  # reserved before a contact (worker thread); a longer one reserves more as it goes
 CURRENT_KEYS = (KeyKind.P3_ENCRYPTION, KeyKind.P3_AUTHENTICATION)
 PENDING_KEYS = (KeyKind.P3_ENCRYPTION_PENDING, KeyKind.P3_AUTHENTICATION_PENDING)
 
@@ -460,6 +461,7 @@ class CentralSystem:
             if window is not None:
                 gaps[period_type] = store.missing_periods(connection, period_type, *window, now=now)
         keys = self._p3_keys(entry.emeter)
+        self._counters[entry.emeter].reserve_ahead(CONTACT_COUNTERS)  # the store write here, not on the loop
         plan = plan_meter(entry.emeter, connection, level, gaps, now=now,
                           events_after=self._watches[entry.emeter].events_after)
         return plan, keys

@@ -186,12 +186,22 @@ class InvocationCounter:
     def next_value(self) -> int:
         return self._next
 
+    def reserve_ahead(self, count: int) -> None:
+        """Make sure the next ``count`` values are reserved now (a sender calls this where blocking on its
+        store is fine, so ``take`` rarely has to); what is left of the current block is skipped."""
+        if self._reserve is not None and (self._end is None or self._end - self._next < count):
+            self._take_block()
+
+    def _take_block(self) -> None:
+        assert self._reserve is not None
+        first, end = self._reserve(self._next)
+        if first < self._next or not first < end <= MAX_INVOCATION_COUNTER + 1:
+            raise InvalidInput(f"counter reservation [{first}, {end}) does not lie above {self._next}")
+        self._next, self._end = first, end
+
     def take(self) -> int:
         if self._reserve is not None and (self._end is None or self._next >= self._end):
-            first, end = self._reserve(self._next)
-            if first < self._next or not first < end <= MAX_INVOCATION_COUNTER + 1:
-                raise InvalidInput(f"counter reservation [{first}, {end}) does not lie above {self._next}")
-            self._next, self._end = first, end
+            self._take_block()
         value = self._next
         self._next = 0 if value == MAX_INVOCATION_COUNTER and self._reserve is None else value + 1
         return value
