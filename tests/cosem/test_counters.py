@@ -3,6 +3,7 @@ a client counter is taken once per key, the meter's own counter starts at 1 and 
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 
@@ -27,10 +28,19 @@ from meterkast.dlms import (
 )
 from meterkast.emeter import EMeter
 from meterkast.errors import AuthenticationError, InvalidInput, NoReply, ReplayError
-from tests.cosem.conftest import CS_TITLE, KEYS, METER_TITLE, Session, management_client, management_session
+from tests.cosem.conftest import (
+    CS_TITLE,
+    KEYS,
+    METER_TITLE,
+    Session,
+    management_client,
+    management_session,
+    two_day_meter,
+)
 
 IMPORT_T1 = AttributeDescriptor(3, ObisCode.parse("1-0:1.8.1.255"), 2)
 KEK = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+_model_meter = functools.cache(two_day_meter)  # read only: the association tests never advance it
 NEW_KEYS = SecurityKeys(bytes.fromhex("A0A1A2A3A4A5A6A7A8A9AAABACADAEAF"),
                         bytes.fromhex("B0B1B2B3B4B5B6B7B8B9BABBBCBDBEBF"))
 
@@ -178,3 +188,28 @@ def test_the_server_counter_round_trips_and_never_starts_at_zero() -> None:
     assert P3Counters.from_json({"server_next": 77, "client_last": {}}).to_json() == {"server_next": 77,
                                                                                        "client_last": {}}
     assert P3Counters(InvocationCounter(9)).server.next_value == 9
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=1, max_size=6))
+def test_every_served_association_starts_above_all_counters_used_before(starts: list[int]) -> None:
+    """Clients with arbitrary first counters, one after another, same key: the meter serves one exactly when
+    its AARQ counter is above every counter it accepted before, and its own counter only rises."""
+    meter = _model_meter()
+    server = fresh_server(meter)
+    highest: int | None = None
+    own = server.counter.next_value
+    for start in starts:
+        session = Session(server, Loopback(server.association(), Client.MANAGEMENT),
+                          management_client(counter=start))
+        try:
+            session.run(session.client.associate())
+            session.run(session.client.release())
+        except AuthenticationError:
+            assert highest is not None and start <= highest
+        else:
+            assert highest is None or start > highest
+            highest = session.client.counter.next_value - 1
+        assert server.counter.next_value >= own
+        own = server.counter.next_value
+    assert highest is not None and server.counters.client_last[key_identity(CS_TITLE, KEYS)] == highest
