@@ -12,6 +12,7 @@ from meterkast.cosem.access import Client, MeterInfo
 from meterkast.cosem.client import P3Client
 from meterkast.cosem.loopback import Loopback, run
 from meterkast.cosem.server import P3Server
+from meterkast.cosem.session_counters import P3Counters
 from meterkast.dlms import InvocationCounter, SecurityKeys
 from meterkast.emeter import EMeter
 from tests.emeter.conftest import drive, new_meter, utc
@@ -34,7 +35,8 @@ def two_day_meter() -> EMeter:
 
 
 def make_server(meter: EMeter, *, counter: int = 1000, keys: SecurityKeys | None = KEYS) -> P3Server:
-    return P3Server(lambda: meter, MeterInfo(METER_TITLE), keys, random.Random(7), InvocationCounter(counter))
+    return P3Server(lambda: meter, MeterInfo(METER_TITLE), keys, random.Random(7),
+                    P3Counters(InvocationCounter(counter)))
 
 
 @dataclass

@@ -195,7 +195,7 @@ def test_the_client_refuses_a_meter_with_another_system_title(server) -> None:  
 
 def test_the_client_checks_the_meters_counters(server) -> None:  # type: ignore[no-untyped-def]
     session = management_session(server)
-    server.counter = InvocationCounter(5)  # a meter that went back in time
+    server.counters.server = InvocationCounter(5)  # a meter that went back in time
     with pytest.raises(ReplayError, match="KFM"):
         session.run(session.client.get(CLOCK_TIME))
     assert session.client.state is ClientState.IDLE

@@ -16,12 +16,13 @@ from meterkast.central.store_sql_db import SqliteDatabase
 from meterkast.clock import SimClock
 from meterkast.cosem.access import MeterInfo
 from meterkast.cosem.server import P3Server
+from meterkast.cosem.session_counters import P3Counters
 from meterkast.cs.fleet import StatusSource, linear_gas, no_status, run_meter
 from meterkast.cs.inventory import GasCoupling, MeterEntry, system_title_for
 from meterkast.cs.loopback import memory_opener
 from meterkast.cs.schedule import ScheduleSettings
 from meterkast.cs.service import CentralSystem, LinkOpener
-from meterkast.dlms import InvocationCounter, SecurityKeys
+from meterkast.dlms import SecurityKeys
 from meterkast.emeter import EMeter, MbusDeviceIdentity
 from tests.central.helpers import counter_nonces
 
@@ -51,7 +52,7 @@ def drive(meter: EMeter, until: datetime, start: datetime, status: StatusSource 
 
 def p3_server(meter: EMeter, keys: SecurityKeys = KEYS) -> P3Server:
     return P3Server(lambda: meter, MeterInfo(system_title_for(meter.equipment_id)), keys, random.Random(7),
-                    InvocationCounter(0))
+                    P3Counters())
 
 
 def entry_for(meter: EMeter, start: datetime, *, connection: Connection = CONN, consent: ConsentLevel | None = None,

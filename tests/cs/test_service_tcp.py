@@ -23,7 +23,6 @@ from meterkast.cs.fleet_serve import FleetServer
 from meterkast.cs.inventory import MeterEntry, system_title_for
 from meterkast.cs.schedule import ScheduleSettings, periods_allowed, read_window
 from meterkast.cs.service import CentralSystem, P3Link, tcp_opener
-from meterkast.dlms import InvocationCounter
 from meterkast.emeter.readings import StatusBit
 from meterkast.io.p3_server import P3TcpServer
 from tests.cs.helpers import (
@@ -177,8 +176,7 @@ def test_an_outage_is_caught_up_without_gaps_or_duplicates(tmp_path: Path) -> No
     settings = ScheduleSettings(backoff_cap=timedelta(minutes=30))
 
     async def main() -> CentralSystem:
-        server = P3TcpServer(lambda: meter, MeterInfo(system_title_for(E_ID)), KEYS, rng=random.Random(3),
-                             counter=InvocationCounter(0))
+        server = P3TcpServer(lambda: meter, MeterInfo(system_title_for(E_ID)), KEYS, rng=random.Random(3))
         port = await server.start(HOST, 0)
         cs = make_cs(store, START, tcp_opener(2.0), settings=settings)
         cs.enrol(entry_for(meter, START, consent=ConsentLevel.DETAILED, port=port), at=START)

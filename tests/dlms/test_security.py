@@ -32,7 +32,7 @@ from meterkast.dlms.ciphered import AUTHENTICATED_ONLY, ENCRYPTED_ONLY, Security
 from meterkast.dlms.hls import reply_to_hls_answer, reply_to_hls_request
 from meterkast.dlms.reader import Reader
 from meterkast.dlms.security import general_glo_cipher, general_glo_decipher, protect, unprotect
-from meterkast.errors import AuthenticationError, CodecError, ReplayError
+from meterkast.errors import AuthenticationError, CodecError, InvalidInput, ReplayError
 from tests.dlms.vectors import CLOCK_TIME, GB_CLIENT_SYSTEM_TITLE, GB_COUNTER, GB_KEYS, GB_SYSTEM_TITLE, VECTORS
 
 GB_GET_PLAIN = bytes.fromhex("C0010000080000010000FF0200")  # Get clock time, invoke id 0, not confirmed
@@ -140,6 +140,38 @@ def test_sender_counter_wraps_to_zero() -> None:
     counter = InvocationCounter(0xFFFF_FFFF)
     assert counter.take() == 0xFFFF_FFFF
     assert counter.take() == 0
+
+
+def test_a_reserving_counter_hands_out_only_reserved_values() -> None:
+    """``reserve(at_least)`` persists a block before any value of it is used (the CS's store does this)."""
+    stored = {"next_free": 0}
+    calls: list[int] = []
+
+    def reserve(at_least: int) -> tuple[int, int]:
+        calls.append(at_least)
+        first = max(at_least, stored["next_free"])
+        stored["next_free"] = first + 3
+        return first, first + 3
+
+    counter = InvocationCounter(1, reserve=reserve)
+    assert [counter.take() for _ in range(4)] == [1, 2, 3, 4]  # blocks [1, 4) and [4, 7)
+    assert calls == [1, 4]
+    counter.reserve_ahead(2)  # 5 and 6 are left: nothing to do
+    assert calls == [1, 4]
+    counter.reserve_ahead(3)  # not enough left: a new block, the rest of the old one is skipped
+    assert counter.take() == 7 and stored["next_free"] == 10
+    restarted = InvocationCounter(1, reserve=reserve)
+    assert restarted.take() == 10  # above everything the first one may have used
+
+
+def test_a_reservation_below_the_counter_is_refused() -> None:
+    counter = InvocationCounter(5, reserve=lambda _at: (2, 10))
+    with pytest.raises(InvalidInput, match="does not lie above"):
+        counter.take()
+    full = InvocationCounter(0xFFFF_FFFF, reserve=lambda at: (at, at + 1))
+    assert full.take() == 0xFFFF_FFFF
+    with pytest.raises(InvalidInput):  # a reserving counter never wraps to 0
+        full.take()
 
 
 def test_deciphered_apdu_must_match_the_glo_tag() -> None:

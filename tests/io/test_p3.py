@@ -13,6 +13,7 @@ from meterkast.cosem.access import Client, MeterInfo
 from meterkast.cosem.client import ClientState, P3Client
 from meterkast.cosem.events import AssociationAborted, AssociationEstablished, P3Event
 from meterkast.cosem.readings import read_register
+from meterkast.cosem.session_counters import P3Counters
 from meterkast.dlms import (
     AttributeDescriptor,
     DataAccessResult,
@@ -39,7 +40,7 @@ def serving(test: Callable[[P3TcpServer, int, list[P3Event]], Awaitable[None]]) 
         meter = two_day_meter()
         events: list[P3Event] = []
         server = P3TcpServer(lambda: meter, MeterInfo(METER_TITLE), KEYS, rng=random.Random(5),
-                             counter=InvocationCounter(77), on_event=events.append)
+                             counters=P3Counters(InvocationCounter(77)), on_event=events.append)
         async with server:
             port = await server.start(HOST, 0)
             await asyncio.wait_for(test(server, port, events), 10)
@@ -117,5 +118,37 @@ def test_connecting_to_nothing_is_a_link_error() -> None:
     async def main() -> None:
         with pytest.raises(LinkError, match="cannot reach"):
             await P3TcpClient.connect(HOST, 1, P3Client(Client.PUBLIC), timeout_s=1)
+
+    asyncio.run(main())
+
+
+def test_the_counters_are_persisted_before_each_reply_and_a_failed_save_answers_nothing() -> None:
+    """``on_counters`` gets the state before the reply that used it leaves; if it cannot be saved the meter
+    answers nothing (a restarted meter would otherwise repeat the counter it used)."""
+    saved: list[dict[str, object]] = []
+    sent: list[int] = []
+
+    async def main() -> None:
+        meter = two_day_meter()
+        server = P3TcpServer(lambda: meter, MeterInfo(METER_TITLE), KEYS, rng=random.Random(5),
+                             on_counters=lambda c: saved.append(c.to_json()))
+        async with server:
+            port = await server.start(HOST, 0)
+            async with await P3TcpClient.connect(HOST, port, management_client()) as management:
+                await management.read_clock()
+            sent.append(server.core.counter.next_value)
+            assert saved[-1]["server_next"] == sent[-1]  # every counter the meter used was saved first
+            assert len(saved) == server.stats.replies  # each frame moved the counters, each was saved
+
+            def broken(_counters: P3Counters) -> None:
+                raise LinkError("disk full (simulated)")
+
+            server.on_counters = broken
+            client = await P3TcpClient.connect(HOST, port, management_client(counter=1000), timeout_s=2.0)
+            try:
+                with pytest.raises(LinkError):
+                    await client.associate()
+            finally:
+                await client.close()
 
     asyncio.run(main())

@@ -181,3 +181,11 @@ class Store(Protocol):
     def get_key(self, equipment_id: str, kind: KeyKind, version: int | None = None) -> bytes:
         """The newest (or given) version of a meter key, unsealed."""
         ...
+
+    # ---- the CS's own P3 invocation counters (DSMR P3 §3.2.3.1) ----------------------------------------
+    def reserve_invocation_counters(self, emeter: str, at_least: int, count: int) -> tuple[int, int]:
+        """Reserve counter values for the CS's APDUs to ``emeter``: the block [first, end), ``first`` >=
+        ``at_least`` and at or above the end of every block reserved before (also by an earlier process),
+        ``end`` = first + count but never past 2^32; ``end`` is recorded before this returns. An exhausted
+        counter raises InvalidInput (the meter's keys must be changed first, P3 §3.2.3.1)."""
+        ...

@@ -48,6 +48,8 @@ from meterkast.central.store_sql_db import Database, open_database, rollback_qui
 from meterkast.emeter.obis import check_channel
 from meterkast.errors import InvalidInput, MeterkastError
 
+COUNTER_SPACE = 2**32  # an invocation counter is an Unsigned32
+
 
 def _connection(value: object) -> Connection:
     if not isinstance(value, Connection):
@@ -317,6 +319,28 @@ class SqlStore:
             raise InvalidInput(f"no {kind.value} key of {which} is stored for {equipment_id}")
         found, nonce, sealed = chosen[0]
         return sealer.unseal(SealedKey(bytes(nonce), bytes(sealed)), key_context(equipment_id, kind, int(found)))
+
+    # ---- the CS's own P3 invocation counters ----------------------------------------------------------------
+
+    def reserve_invocation_counters(self, emeter: str, at_least: int, count: int) -> tuple[int, int]:
+        emeter = meter_id(emeter, "E-meter equipment identifier")
+        for name, value in (("at_least", at_least), ("count", count)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < (1 if name == "count" else 0):
+                raise InvalidInput(f"invocation counter reservation: {name} {value!r} is not a valid number")
+        with self._tx() as db:  # one transaction: two processes never get the same block
+            db.run("INSERT INTO p3_counters (emeter, next_free) VALUES (:e, 0) ON CONFLICT (emeter) DO NOTHING",
+                   {"e": emeter})
+            # Lock the row first (PostgreSQL READ COMMITTED: a second reserver waits here, then reads the
+            # value the first one committed); SQLite's write transaction is exclusive anyway.
+            db.run("UPDATE p3_counters SET next_free = next_free WHERE emeter = :e", {"e": emeter})
+            rows = db.run("SELECT next_free FROM p3_counters WHERE emeter = :e", {"e": emeter})
+            first = max(at_least, int(rows[0][0]))
+            end = min(first + count, COUNTER_SPACE)
+            if first >= COUNTER_SPACE:
+                raise InvalidInput(f"the central system's P3 invocation counter for {emeter} is exhausted "
+                                   f"(2^32 values under one key); change the meter's keys (P3 §3.2.3.1)")
+            db.run("UPDATE p3_counters SET next_free = :n WHERE emeter = :e", {"e": emeter, "n": end})
+            return first, end
 
 
 def open_store(url: str, *, sealer: KeySealer | None = None, migrate: bool = True) -> SqlStore:

@@ -276,7 +276,7 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
             _say(f"P1: tcp://{host}:{port} ({session.port.spec.title}, a telegram every {every:g} simulated s)")
         if server is not None and args.pty:
             _say(f"P1 pty: {server.open_pty()}")
-        cs_link = await _start_cs(args, session) if args.cs else None
+        cs_link = await _start_cs(args, session, store) if args.cs else None
         opened = None if args.no_http else _open_web(session, args.http_port)
         if opened is not None:
             web, http_port = opened
@@ -308,11 +308,11 @@ async def _close(cs_link: CsLink | None, server: P1Server | None) -> None:
         await server.close(flush_timeout_s=1.0)
 
 
-async def _start_cs(args: argparse.Namespace, session: LiveSession) -> CsLink:
+async def _start_cs(args: argparse.Namespace, session: LiveSession, store: Store) -> CsLink:
     """The central system next to the installation (``--cs``; live/cs_link.py, docs/cs.md)."""
     options = CsOptions.in_data_dir(args.data, store_url=args.cs_store, p3_port=args.p3_port,
                                     consent=ConsentLevel(args.cs_consent))
-    link = await start_cs_link(session, options)
+    link = await start_cs_link(session, options, meter_state=store)  # the E-meter's P3 counters
     _say(f"CS: reads the E-meter over P3 at {link.p3_address} (consent {args.cs_consent} at enrolment); "
          f"store {link.store_display}")
     return link

@@ -50,5 +50,6 @@ def refusal_error(aare: AARE, expected_title: bytes | None) -> Exception:
     diagnostic = aare.result_source_diagnostic
     if diagnostic is AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE:
         return AuthenticationError(f"{who} refused the association: authentication-failure; check the global "
-                                   f"encryption and authentication keys and the client system title")
+                                   f"encryption and authentication keys and the client system title, and that "
+                                   f"the invocation counter is above every one used before with these keys")
     return CommandRefused(f"{who} refused the association: {diagnostic.name}{extra}")

@@ -2,8 +2,9 @@
 (DSMR 4.2.2 P3 §2, §3.2; IEC 62056-5-3 ACSE, xDLMS, HLS and security suite 0).
 
 One ``ServerAssociation`` per transport connection; ``P3Server`` is the meter's side that outlives them
-(object table, keys, and the meter→CS invocation counter, which "should be incremented by exactly one for
-each frame send" and is never reset by a new association, P3 §3.2.3.1).
+(object table, keys, and ``P3Counters``: the meter→CS invocation counter, which "should be incremented by
+exactly one for each frame send", starts at 1 and is never reset by a new association, P3 §3.2.3.1; and
+the last client counter accepted per key, which the shell persists with the meter, ``session_counters``).
 
 ``receive(client_address, apdu)`` first classifies the bytes (``ServerInput``: decoding, deciphering,
 checking the counter and, while HLS is pending, the f(StoC) of reply_to_HLS_authentication), then looks up
@@ -15,6 +16,10 @@ Rules this module keeps:
   the association at once, without an answer (P3 §3.2.3.1: "release the Application Association
   immediately" and "shall not send an error"); an APDU whose tag does not verify, or a plain APDU in the
   ciphered context, gets an exception-response (deciphering-error) and changes nothing;
+- across associations (and connections, and restarts: ``P3Counters`` is persisted): a client counter is
+  taken once per key. An AARQ whose counter is not above the last one accepted under its key is refused
+  with an AARE rejected-permanent, authentication-failure (``ReplayError``); a later APDU with such a
+  counter (another association used it meanwhile) is treated as out of sequence (released, no answer);
 - HLS5 (P3 §3.2.3): until f(StoC) verifies only reply_to_HLS_authentication is served; a wrong f(StoC) is
   answered read-write-denied and the association is not established;
 - no IV twice: every GCM use of a key takes a fresh counter value (Green Book: the invocation counter is
@@ -46,6 +51,7 @@ from meterkast.cosem.events import (
 )
 from meterkast.cosem.negotiation import Accepted, Refused, accepted_aare, evaluate_aarq, refused_aare
 from meterkast.cosem.services import Request, Services, is_request
+from meterkast.cosem.session_counters import P3Counters
 from meterkast.dlms import (
     AARQ,
     RLRE,
@@ -163,9 +169,14 @@ class P3Server:
     info: MeterInfo
     keys: SecurityKeys | None
     rng: RandomSource
-    counter: InvocationCounter = field(default_factory=InvocationCounter)
+    counters: P3Counters = field(default_factory=P3Counters)  # persisted by the shell (session_counters)
     model: ObjectModel = field(default_factory=e_meter_model)
     master_key: bytes | None = field(default=None, repr=False)  # KEK for global_key_transfer (cosem.keys)
+
+    @property
+    def counter(self) -> InvocationCounter:
+        """The meter's own invocation counter (starts at 1, never reset)."""
+        return self.counters.server
 
     def association(self) -> ServerAssociation:
         """A fresh association state machine for one transport connection."""
@@ -220,9 +231,19 @@ class ServerAssociation:
         return self._classify_plain(apdu)
 
     def _classify_aarq(self, client_address: int, apdu: AARQ) -> _Classified:
-        decision = evaluate_aarq(client_address, apdu, self.server.keys)
+        keys = self.server.keys
+        decision = evaluate_aarq(client_address, apdu, keys)
         if isinstance(decision, Refused):
             return _Classified(In.AARQ_REFUSED, decision.error, decision)
+        title, guard = decision.client_system_title, decision.guard
+        if decision.ciphered and keys is not None and title is not None and guard is not None \
+                and guard.last_accepted is not None:
+            # The AARQ verified; its counter must be new for this key, across associations (session_counters).
+            try:
+                self.server.counters.accept_client(title, keys, guard.last_accepted)
+            except ReplayError as exc:
+                refused = Refused(AcseServiceUserDiagnostic.AUTHENTICATION_FAILURE, exc, decision.context)
+                return _Classified(In.AARQ_REFUSED, exc, refused)
         return _Classified(In.AARQ_NEEDS_HLS if decision.ciphered else In.AARQ_ACCEPTABLE, decision=decision)
 
     def _classify_plain(self, apdu: Apdu) -> _Classified:
@@ -242,6 +263,7 @@ class ServerAssociation:
                 "ciphered APDU without a ciphered association (P3 §3.2.3.1)"))
         guard = self._hls_frame_guard(apdu.invocation_counter)
         try:
+            self.server.counters.check_client(title, keys, apdu.invocation_counter)
             if isinstance(apdu, GeneralGloCiphering):  # carries its sender's title: it must be the client's
                 plain = general_glo_decipher(apdu, keys=keys, guard=guard)
             else:
@@ -252,6 +274,7 @@ class ServerAssociation:
             return _Classified(In.NOT_DECIPHERED, exc)
         except CodecError as exc:
             return _Classified(In.MALFORMED, exc)
+        self.server.counters.accept_client(title, keys, apdu.invocation_counter)
         if guard is not accepted.guard:
             self._accepted = replace(accepted, guard=guard)
         return plain

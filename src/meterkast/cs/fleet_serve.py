@@ -1,9 +1,12 @@
 """A simulated fleet on TCP: every E-meter its own P3 port on 127.0.0.1 (issue 6 load test; DSMR P3 §3.1).
 
 Each ``FleetMeter`` (``cs.fleet``) gets its own ``io.p3_server.P3TcpServer`` on its own ephemeral port, with
-its own keys, system title and invocation counter: a connection reaches exactly one meter, as a GPRS
-modem's address does in the field. Nothing is multiplexed, so a thousand meters are a thousand listening
-sockets (the process needs that many file descriptors and more; ``raise_fd_limit`` asks for them).
+its own keys, system title and P3 counters: a connection reaches exactly one meter, as a GPRS modem's
+address does in the field. A fresh meter's own counter starts at 1; ``counters`` (by system title) is the
+fleet's persisted P3 state: pass the dict of a stopped ``FleetServer`` to a new one and every meter goes on
+where it stood (its counter never repeats, a client counter it accepted is never accepted again).
+Nothing is multiplexed, so a thousand meters are a thousand listening sockets (the process needs that
+many file descriptors and more; ``raise_fd_limit`` asks for them).
 
 The meters stand still: nothing advances them while they are served, so what a central system reads
 is what ``build_fleet`` prepared.
@@ -17,9 +20,9 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from meterkast.cosem.access import MeterInfo
+from meterkast.cosem.session_counters import P3Counters
 from meterkast.cs.fleet import FleetMeter
 from meterkast.cs.inventory import MeterEntry
-from meterkast.dlms import InvocationCounter
 from meterkast.emeter import EMeter
 from meterkast.io.p3_server import P3ServerStats, P3TcpServer
 from meterkast.randomness import RandomSource
@@ -42,12 +45,14 @@ def _getter(meter: EMeter) -> Callable[[], EMeter]:
 
 
 class FleetServer:
-    def __init__(self, fleet: Sequence[FleetMeter], *, rng: RandomSource, host: str = HOST) -> None:
+    def __init__(self, fleet: Sequence[FleetMeter], *, rng: RandomSource, host: str = HOST,
+                 counters: dict[bytes, P3Counters] | None = None) -> None:
         self.fleet = list(fleet)
         self.host = host
+        self.counters = {} if counters is None else counters
         self.servers = [
             P3TcpServer(_getter(item.meter), MeterInfo(item.system_title), item.keys, rng=rng,
-                        counter=InvocationCounter(0))
+                        counters=self.counters.setdefault(item.system_title, P3Counters()))
             for item in self.fleet
         ]
         self.entries: list[MeterEntry] = []

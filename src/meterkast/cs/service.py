@@ -40,10 +40,11 @@ gas meter accepts *Set new key* unencrypted whatever key it holds [§6.5], so re
 and E-meter to the same key wherever the first attempt stopped.
 
 Rules this module keeps: time comes from ``clock`` (or the ``now`` given to ``step``) and randomness from
-``rng``; the P3 invocation counter of each meter starts at ``counter_start`` and only goes up within this
-process (``commands.cs`` starts it at the Unix time, so a restart never reuses a counter: one contact uses
-a few dozen); errors of one meter never stop the others; a bug (anything not a ``MeterkastError``)
-propagates and stops the service, it is not swallowed.
+``rng``; the CS's P3 invocation counter for each meter is persisted in the store: it is handed out only
+from blocks of ``COUNTER_BLOCK`` values reserved there first (``Store.reserve_invocation_counters``), so
+a restarted CS starts above anything it may have used and never repeats an IV (P3 §3.2.3.1; at least
+``counter_start``); one counter per meter, across key changes; errors of one meter never stop the
+others; a bug (anything not a ``MeterkastError``) propagates and stops the service, it is not swallowed.
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ T = TypeVar("T")
 JSON = dict[str, Any]
 EVENT_LOOKBACK = timedelta(days=1)  # how far back in a meter's event log a CS that just started looks
 STATUS_METERS = 50
+COUNTER_BLOCK = 4096  # counter values reserved per store write; one contact uses a few dozen
+CONTACT_COUNTERS = 512  # reserved before a contact (worker thread); a longer one reserves more as it goes
 CURRENT_KEYS = (KeyKind.P3_ENCRYPTION, KeyKind.P3_AUTHENTICATION)
 PENDING_KEYS = (KeyKind.P3_ENCRYPTION_PENDING, KeyKind.P3_AUTHENTICATION_PENDING)
 
@@ -204,7 +207,11 @@ class CentralSystem:
         if entry.consent is not None and not store.consent_history(entry.connection):
             store.set_consent(entry.connection, entry.consent, at, at)
         self.entries[entry.emeter] = entry
-        self._counters.setdefault(entry.emeter, InvocationCounter(self.counter_start))
+        if entry.emeter not in self._counters:  # the CS's own counter, reserved in the store (COUNTER_BLOCK)
+            store, emeter = self.store, entry.emeter
+            self._counters[emeter] = InvocationCounter(
+                self.counter_start, reserve=lambda at_least: store.reserve_invocation_counters(
+                    emeter, at_least, COUNTER_BLOCK))
         self._watches.setdefault(entry.emeter, AlarmWatch(max(entry.installed_at, at - EVENT_LOOKBACK)))
         self._open_alarms[entry.emeter] = store.open_alarms(entry.emeter)
         self.scheduler.add(entry.emeter, at)
@@ -458,6 +465,7 @@ class CentralSystem:
             if window is not None:
                 gaps[period_type] = store.missing_periods(connection, period_type, *window, now=now)
         keys = self._p3_keys(entry.emeter)
+        self._counters[entry.emeter].reserve_ahead(CONTACT_COUNTERS)  # the store write here, not on the loop
         plan = plan_meter(entry.emeter, connection, level, gaps, now=now,
                           events_after=self._watches[entry.emeter].events_after)
         return plan, keys

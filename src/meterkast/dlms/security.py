@@ -20,6 +20,7 @@ sender's system title and never a key.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -161,21 +162,48 @@ class InvocationCounterGuard:
         self._last = counter
 
 
-class InvocationCounter:
-    """Sender state: the counter for the next APDU; wraps to 0 after 0xFFFFFFFF as the meter does (§3.2.3.1)."""
+Reserve = Callable[[int], tuple[int, int]]
 
-    def __init__(self, value: int = 0) -> None:
+
+class InvocationCounter:
+    """Sender state: the counter for the next APDU; wraps to 0 after 0xFFFFFFFF as the meter does (§3.2.3.1).
+
+    With ``reserve`` (a sender that persists its counter, e.g. the central system's store) no value is handed
+    out before it was reserved: ``reserve(at_least)`` records durably that the block [first, end) may be
+    used, ``first >= at_least``, and the counter goes on from ``first``; when the block is used up it asks
+    again. A restarted sender then starts above everything it may have used, never reusing an IV. Such a
+    counter does not wrap: past 0xFFFFFFFF ``reserve`` must refuse (the key must change first).
+    """
+
+    def __init__(self, value: int = 0, *, reserve: Reserve | None = None) -> None:
         if not 0 <= value <= MAX_INVOCATION_COUNTER:
             raise InvalidInput(f"invocation counter {value} must be an Unsigned32")
         self._next = value
+        self._reserve = reserve
+        self._end: int | None = None  # values below it are reserved; None: nothing reserved yet
 
     @property
     def next_value(self) -> int:
         return self._next
 
+    def reserve_ahead(self, count: int) -> None:
+        """Make sure the next ``count`` values are reserved now (a sender calls this where blocking on its
+        store is fine, so ``take`` rarely has to); what is left of the current block is skipped."""
+        if self._reserve is not None and (self._end is None or self._end - self._next < count):
+            self._take_block()
+
+    def _take_block(self) -> None:
+        assert self._reserve is not None
+        first, end = self._reserve(self._next)
+        if first < self._next or not first < end <= MAX_INVOCATION_COUNTER + 1:
+            raise InvalidInput(f"counter reservation [{first}, {end}) does not lie above {self._next}")
+        self._next, self._end = first, end
+
     def take(self) -> int:
+        if self._reserve is not None and (self._end is None or self._next >= self._end):
+            self._take_block()
         value = self._next
-        self._next = 0 if value == MAX_INVOCATION_COUNTER else value + 1
+        self._next = 0 if value == MAX_INVOCATION_COUNTER and self._reserve is None else value + 1
         return value
 
 

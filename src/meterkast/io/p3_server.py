@@ -10,7 +10,11 @@ between requests; asyncio runs one request at a time, so a request sees one cons
 Rules this module keeps:
 - frames for another destination wPort are dropped and counted, as IEC 62056-47 discards them;
 - a connection idle for ``inactivity_timeout_s`` (TCP-UDP setup attribute 6, default 300 s) is closed;
-- the meter's invocation counter lives in ``P3Server`` and so continues across connections;
+- the meter's counters (``cosem.session_counters.P3Counters``: its own invocation counter, from 1, and the
+  last client counter per key) live in ``P3Server`` and so continue across connections; whenever a frame
+  moved them, ``on_counters`` (the shell's persistence) gets them *before* the reply is written, so a
+  restarted meter given the saved state never reuses an IV nor accepts a used client counter; if that
+  fails (``MeterkastError``), the reply is not sent and the connection is closed;
 - the server's events are logged and handed to ``on_event`` (the shell's dispatcher), never swallowed;
 - ``stop()`` closes the listener and every open connection.
 """
@@ -28,9 +32,11 @@ from types import TracebackType
 from meterkast.cosem.access import MeterInfo
 from meterkast.cosem.events import P3Event
 from meterkast.cosem.server import P3Server, ServerAssociation
-from meterkast.dlms import InvocationCounter, SecurityKeys, WrapperFrame, WrapperFramer, encode_wrapper
+from meterkast.cosem.session_counters import P3Counters
+from meterkast.dlms import SecurityKeys, WrapperFrame, WrapperFramer, encode_wrapper
 from meterkast.dlms.wrapper import DLMS_TCP_PORT, MANAGEMENT_LOGICAL_DEVICE
 from meterkast.emeter import EMeter
+from meterkast.errors import MeterkastError
 from meterkast.randomness import RandomSource
 
 log = logging.getLogger(__name__)
@@ -48,11 +54,13 @@ class P3ServerStats:
 
 class P3TcpServer:
     def __init__(self, meter: Callable[[], EMeter], info: MeterInfo, keys: SecurityKeys | None, *,
-                 rng: RandomSource | None = None, counter: InvocationCounter | None = None,
+                 rng: RandomSource | None = None, counters: P3Counters | None = None,
                  on_event: Callable[[P3Event], None] | None = None,
+                 on_counters: Callable[[P3Counters], None] | None = None,
                  inactivity_timeout_s: float = INACTIVITY_TIMEOUT_S) -> None:
-        self.core = P3Server(meter, info, keys, rng or random.SystemRandom(), counter or InvocationCounter())
+        self.core = P3Server(meter, info, keys, rng or random.SystemRandom(), counters or P3Counters())
         self.on_event = on_event
+        self.on_counters = on_counters
         self.inactivity_timeout_s = inactivity_timeout_s
         self.stats = P3ServerStats()
         self._server: asyncio.Server | None = None
@@ -114,6 +122,8 @@ class P3TcpServer:
                 await writer.drain()
         except ConnectionError:
             pass  # the central system went away; the meter keeps serving others
+        except MeterkastError as exc:  # the counters could not be persisted: answer nothing, close
+            log.error("P3 connection closed without an answer: %s: %s", type(exc).__name__, exc)
         finally:
             self._writers.discard(writer)
             writer.close()
@@ -125,7 +135,11 @@ class P3TcpServer:
             self.stats.misaddressed += 1
             return None
         self.stats.apdus += 1
+        counters = self.core.counters
+        before = counters.version
         output = association.receive(frame.source_wport, frame.apdu)
+        if self.on_counters is not None and counters.version != before:
+            self.on_counters(counters)  # persisted before the reply that used them leaves
         self._dispatch(output.events)
         if output.reply is None:
             return None

@@ -41,6 +41,7 @@ from meterkast.central import KeySealer, open_store
 from meterkast.central.model import Connection, ConsentLevel, KeyKind
 from meterkast.central.store import Store
 from meterkast.cosem.access import MeterInfo
+from meterkast.cosem.session_counters import P3Counters
 from meterkast.cs.inventory import GasCoupling, MeterEntry, system_title_for
 from meterkast.cs.keyfile import load_or_create_master_key
 from meterkast.cs.schedule import ScheduleSettings
@@ -50,6 +51,7 @@ from meterkast.dlms.wrapper import DLMS_TCP_PORT
 from meterkast.errors import InvalidInput, LinkError, MeterkastError
 from meterkast.io.p3_server import P3TcpServer
 from meterkast.live.session import LiveSession
+from meterkast.live.store import Store as RunStore
 
 log = logging.getLogger("meterkast.cs")
 HOST = "127.0.0.1"
@@ -200,8 +202,9 @@ def _live_keys(store: Store, emeter: str) -> SecurityKeys | None:
         return None
 
 
-async def start_cs_link(session: LiveSession, options: CsOptions) -> CsLink:
-    """Open the CS store, the E-meter's P3 port and the CS; enrol the E-meter (a no-op after a restart)."""
+async def start_cs_link(session: LiveSession, options: CsOptions, *, meter_state: RunStore | None = None) -> CsLink:
+    """Open the CS store, the E-meter's P3 port and the CS; enrol the E-meter (a no-op after a restart).
+    ``meter_state`` (the run's store) keeps the E-meter's P3 counters across restarts (live.store)."""
     master = load_or_create_master_key(options.master_key_file)
     store = open_store(options.store_url, sealer=KeySealer(master, secrets.token_bytes))
     try:
@@ -214,8 +217,12 @@ async def start_cs_link(session: LiveSession, options: CsOptions) -> CsLink:
             for channel, meter in sorted(session.installation.gas_meters().items())
         )
         title = system_title_for(emeter)
+        saved = None if meter_state is None else meter_state.p3_counters()
         server = P3TcpServer(lambda: session.installation.emeter, MeterInfo(title), keys,
-                             on_event=session.p3_event)
+                             counters=None if saved is None else P3Counters.from_json(saved),
+                             on_event=session.p3_event,
+                             on_counters=None if meter_state is None
+                             else lambda counters: meter_state.save_p3_counters(counters.to_json()))
         try:
             port = await server.start(HOST, options.p3_port)
         except OSError as exc:

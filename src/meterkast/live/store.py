@@ -21,7 +21,12 @@ Rules this module keeps:
 - a snapshot need not be taken every hour (pickling costs ~10 ms): restoring loads the newest snapshot
   and the runner replays the commands after it and the simulated time up to ``through``; the simulation
   is deterministic, so the result is the state that was committed (``LiveSession.restore``);
-- driver errors are translated here (STYLE 9): a locked or unreadable database → ``LinkError``.
+- driver errors are translated here (STYLE 9): a locked or unreadable database → ``LinkError``;
+- the E-meter's P3 invocation counters (``meta`` key ``p3_counters``, ``cosem.session_counters``) are not
+  part of the snapshot: a snapshot can be hours old, and a counter restored from it would be used a second
+  time with the same key. They are written, in a transaction of their own, whenever they move (before the
+  P3 reply that used them leaves), are never replayed, and survive ``--fresh`` (the keys do too: they are
+  kept in the CS store).
 
 ``Store.open(None)`` is the in-memory twin (STYLE 10): the same SQL on ``:memory:``.
 """
@@ -48,6 +53,7 @@ SCHEMA_VERSION = 1
 DATABASE_NAME = "meterkast.sqlite"
 DEFAULT_DATA_DIR = Path("meterkast-data")
 KEEP_SNAPSHOTS = 3
+P3_COUNTERS = "p3_counters"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -248,11 +254,24 @@ class Store:
         self.set_meta({"settings": json.dumps(settings, sort_keys=True), "through": _time(start)})
 
     def clear(self) -> None:
-        """Forget the stored run (``--fresh``)."""
+        """Forget the stored run (``--fresh``); the E-meter's P3 counters stay (module docstring)."""
+        counters = self.meta(P3_COUNTERS)
         with self._transaction() as db:
             for table in _TABLES:
                 db.execute(f"DELETE FROM {table}")
             db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            if counters is not None:
+                db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (P3_COUNTERS, counters))
+
+    # -- the E-meter's P3 counters --------------------------------------------------------------------
+
+    def p3_counters(self) -> dict[str, Any] | None:
+        """The saved ``P3Counters.to_json()`` of the E-meter (``None``: a meter that never spoke P3)."""
+        text = self.meta(P3_COUNTERS)
+        return None if text is None else dict(json.loads(text))
+
+    def save_p3_counters(self, state: dict[str, Any]) -> None:
+        self.set_meta({P3_COUNTERS: json.dumps(state, sort_keys=True)})
 
     # -- writing -------------------------------------------------------------------------------------
 

@@ -17,7 +17,13 @@ import hashlib
 from dataclasses import dataclass
 from types import ModuleType
 
-from meterkast.central.migrations import v0001_inventory, v0002_readings, v0003_alarms, v0004_p4_keys
+from meterkast.central.migrations import (
+    v0001_inventory,
+    v0002_readings,
+    v0003_alarms,
+    v0004_p4_keys,
+    v0005_p3_counters,
+)
 from meterkast.central.store_sql_db import Database, rollback_quietly
 from meterkast.errors import MeterkastError
 
@@ -47,7 +53,8 @@ def _migration(version: int, module: ModuleType) -> Migration:
 
 MIGRATIONS: tuple[Migration, ...] = tuple(
     _migration(number, module)
-    for number, module in enumerate((v0001_inventory, v0002_readings, v0003_alarms, v0004_p4_keys), start=1)
+    for number, module in enumerate(
+        (v0001_inventory, v0002_readings, v0003_alarms, v0004_p4_keys, v0005_p3_counters), start=1)
 )
 LATEST = MIGRATIONS[-1].version
 
