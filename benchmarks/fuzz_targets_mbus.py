@@ -1,0 +1,156 @@
+"""M-Bus decoders for ``bench_fuzz``: link, framer, application, records, annotate, JSON, secondary, the
+``mbus decode`` command's path, and the DSMR P2 mode 15 decrypt path (owned by the P2 part)."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from benchmarks.fuzz_targets import SHARED, Target, bytes_maker, chunked, json_maker, read_hex
+from meterkast.commands.mbus.decode import annotated_lines, frame_json, split_strict
+from meterkast.errors import MeterkastError
+from meterkast.mbus.annotate import annotate
+from meterkast.mbus.application import decode_payload, decode_telegram
+from meterkast.mbus.framer import Framer
+from meterkast.mbus.gas_reply import read_gas_reply
+from meterkast.mbus.header import LongHeader, encode_long_header
+from meterkast.mbus.jsonio import from_json_dict, to_json_dict
+from meterkast.mbus.link import LongFrame, decode_frame, encode_frame
+from meterkast.mbus.records import decode_records
+from meterkast.mbus.secondary import SecondaryAddress, decode_select_frame, encode_select_frame
+from meterkast.mbus.security import (
+    ConfigurationWord,
+    FrameCounterGuard,
+    MeterIdentity,
+    decrypt_payload,
+    encrypt_payload,
+)
+
+# DSMR P2 Appendix B: the RSP_UD of gas meter NET 23456789, mode 15, user key 00 01 .. 0F, frame counter 1.
+APP_B_RSP_UD = bytes.fromhex(
+    "6856566808017289674523B4384003F600400F"
+    "F180C53E0768C76AE6E24A98BDD5947F622732BF6372AA2AA9AF6D0F0C71"
+    "FB595DFECC672FD351CC00A0498DA5FC51155842C776F59B319B60086218"
+    "3F691A6804FD0801000000E516"
+)
+APP_B_KEY = bytes(range(16))
+APP_B_HEADER = LongHeader("23456789", "NET", 0x40, 0x03, 0xF6, 0x00, 0)
+APP_B_METER = MeterIdentity("NET", "23456789", 0x40, 0x03)
+HEADER_END = 7 + 12  # 68 L L 68 C A CI, then the 12-byte long header
+
+
+def reframe(raw: bytes) -> bytes:
+    """Fix L and CS after a mutation, so the mutation reaches the application layer."""
+    body = raw[4:-2]
+    if not 4 <= len(body) <= 255:
+        return raw
+    return encode_frame(LongFrame(body[0], body[1], body[2], body[3:]))
+
+
+def plain_frame(records: bytes) -> bytes:
+    """A mode 0 RSP_UD of the App. B meter around ``records`` (no key: DSMR P2 §5.1)."""
+    data = encode_long_header(APP_B_HEADER) + records
+    return encode_frame(LongFrame(0x08, 0x01, 0x72, data[:252]))
+
+
+def mode15_frame(records: bytes) -> bytes:
+    """A mode 15 RSP_UD of the App. B meter: ``records`` encrypted with the App. B key, counter 1."""
+    try:
+        secured = encrypt_payload(records[:200], user_key=APP_B_KEY, meter=APP_B_METER, frame_counter=1)
+    except MeterkastError:
+        return plain_frame(records)
+    header = encode_long_header(LongHeader("23456789", "NET", 0x40, 0x03, 0xF6, 0, secured.configuration.value))
+    return encode_frame(LongFrame(0x08, 0x01, 0x72, (header + secured.payload)[:252]))
+
+
+def app_b_plaintext() -> bytes:
+    frame = decode_frame(APP_B_RSP_UD)
+    assert isinstance(frame, LongFrame)
+    configuration = ConfigurationWord.from_value(int.from_bytes(frame.data[10:12], "little"))
+    return decrypt_payload(frame.data[12:], configuration, user_key=APP_B_KEY, meter=APP_B_METER).records
+
+
+def seeds() -> tuple[list[bytes], list[bytes]]:
+    """Whole frames, and the record parts (after a long header) of the variable-data frames."""
+    folder = SHARED / "testdata" / "mbus-libmbus"
+    frames = [read_hex(p) for p in sorted((folder / "test-frames").glob("*.hex"))]
+    frames += [read_hex(p) for p in sorted((folder / "error-frames").glob("*.hex"))]
+    plaintext = app_b_plaintext()
+    frames += [APP_B_RSP_UD, plain_frame(plaintext), mode15_frame(plaintext)]
+    records = [f[HEADER_END:-2] for f in frames if len(f) > HEADER_END + 2 and f[0] == 0x68 and f[6] == 0x72]
+    return frames, [*records, plaintext]
+
+
+def select_frames(frames: list[bytes]) -> list[bytes]:
+    """Selection frames (CI 52) for the meters of the corpus, wildcards included (EN 13757-3 §11)."""
+    found = []
+    for raw in frames:
+        try:
+            header = decode_telegram(raw).payload.header  # type: ignore[union-attr]
+        except (MeterkastError, AttributeError):
+            continue
+        if isinstance(header, LongHeader):
+            address = SecondaryAddress(header.ident, header.manufacturer, header.version, header.medium)
+            found += [encode_select_frame(address), encode_select_frame(SecondaryAddress())]
+    return found or [APP_B_RSP_UD]
+
+
+def json_documents(frames: list[bytes]) -> list[dict[str, Any]]:
+    documents = []
+    for raw in frames:
+        try:
+            documents.append(to_json_dict(decode_telegram(raw)))
+        except MeterkastError:
+            continue
+    return documents
+
+
+def run_framer(data: bytes) -> None:
+    framer = Framer()
+    for part in chunked(random.Random(len(data)), data):
+        framer.feed(part)
+    framer.timeout()
+
+
+def run_telegram(data: bytes) -> None:
+    json.dumps(to_json_dict(decode_telegram(data)))
+
+
+def run_command(data: bytes) -> None:
+    """What ``meterkast mbus decode HEX [--json] --key K`` does with the bytes, minus the printing."""
+    for item in split_strict(data):
+        frame_json(item, APP_B_KEY)
+        annotated_lines(item, APP_B_KEY)
+        annotated_lines(item, None)
+
+
+def run_json(document: Any) -> None:
+    frame = from_json_dict(document)
+    decode_telegram(frame)
+
+
+def run_gas_reply(data: bytes) -> None:
+    frame = decode_frame(data)
+    if isinstance(frame, LongFrame):
+        read_gas_reply(frame, user_key=APP_B_KEY, guard=FrameCounterGuard(channel=1))
+
+
+def mbus_targets() -> list[Target]:
+    frames, records = seeds()
+    with_fixes = bytes_maker(frames, reframe)
+    return [
+        Target("mbus link decode_frame", "fuzz", with_fixes, decode_frame),
+        Target("mbus Framer", "fuzz", bytes_maker(frames), run_framer),
+        Target("mbus decode_telegram+json", "fuzz", with_fixes, run_telegram),
+        Target("mbus decode_records", "fuzz", bytes_maker(records), decode_records),
+        Target("mbus decode_payload CI 72", "fuzz", bytes_maker([f[7:-2] for f in frames]),
+               lambda data: decode_payload(0x72, data)),
+        Target("mbus annotate", "fuzz", with_fixes, annotate),
+        Target("mbus jsonio from_json_dict", "fuzz", json_maker(json_documents(frames)), run_json,
+               lambda document: json.dumps(document)[:300]),
+        Target("mbus secondary select", "fuzz", bytes_maker(select_frames(frames)), decode_select_frame),
+        Target("mbus decode command --key", "fuzz", bytes_maker(frames, mode15_frame, records), run_command),
+        Target("mbus P2 mode 15 gas reply", "P2", bytes_maker(frames, mode15_frame, records), run_gas_reply),
+    ]
+
