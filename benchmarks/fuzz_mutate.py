@@ -73,8 +73,17 @@ def length_tweak(rng: random.Random, data: bytearray, _seeds: Sequence[bytes]) -
     data[at] = rng.choice(((data[at] + 1) & 0xFF, (data[at] - 1) & 0xFF, 0x00, 0x7F, 0x80, 0x81, 0x82, 0xFF))
 
 
+def graft(rng: random.Random, data: bytearray, seeds: Sequence[bytes]) -> None:
+    """Insert a piece of another seed: a whole record or field from elsewhere lands in a new context."""
+    other = rng.choice(seeds)
+    start = rng.randrange(len(other) + 1)
+    at = rng.randrange(len(data) + 1)
+    data[at:at] = other[start : start + rng.randrange(1, 13)]
+
+
 MUTATIONS: tuple[Callable[[random.Random, bytearray, Sequence[bytes]], None], ...] = (
-    flip, flip, replace, interesting, insert, delete, truncate, splice, duplicate, length_tweak, length_tweak,
+    flip, flip, replace, interesting, insert, delete, truncate, splice, duplicate, graft, length_tweak,
+    length_tweak,
 )
 
 
@@ -86,7 +95,9 @@ def mutate(rng: random.Random, seed: bytes, seeds: Sequence[bytes]) -> bytes:
 
 
 def random_bytes(rng: random.Random) -> bytes:
-    return rng.randbytes(rng.randrange(MAX_RANDOM))
+    """Mostly short: a decoder's corner cases sit in its first few bytes (a DIF, a tag, a length)."""
+    return rng.randbytes(rng.randrange(rng.choice((4, 12, 32, MAX_RANDOM))))
+
 
 
 def byte_input(rng: random.Random, seeds: Sequence[bytes]) -> bytes:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import contextlib
 import random
 
-from tests.cosem.conftest import CS_TITLE, KEYS, make_server, public_session, two_day_meter
+from tests.cosem.conftest import CS_TITLE, KEYS, make_server, management_session, public_session, two_day_meter
 from tests.cosem.test_fuzz import SEEDS as METER_SEEDS
 from tests.dlms.test_axdr import DATA_VECTORS
 from tests.dlms.vectors import GB_KEYS, GB_SYSTEM_TITLE, VECTORS
 
 from benchmarks.fuzz_targets import Target, bytes_maker, chunked
+from meterkast.cosem.access import Client
 from meterkast.cosem.keys import accept_key_data
 from meterkast.cosem.replies import listed_results
-from meterkast.cosem.server import P3Server
+from meterkast.cosem.server import P3Server, ServerAssociation, ServerState
 from meterkast.cosem.values import read_date_time, read_scaler_unit
 from meterkast.dlms import (
     Array,
@@ -44,6 +45,7 @@ from meterkast.dlms.security import general_glo_cipher, general_glo_decipher
 from meterkast.errors import MeterkastError
 
 KEK = bytes(range(0x10, 0x20))
+PLAIN_REQUESTS = {bytes((tag,)) for tag in (0xC0, 0xC1, 0xC3)}  # get-, set-, action-request
 
 
 def glo(plain: bytes) -> bytes:
@@ -111,20 +113,50 @@ def run_hls(data: bytes) -> None:
     verify_hls_gmac_response(data, b"P6wRJ21F", system_title=GB_SYSTEM_TITLE, keys=GB_KEYS)
 
 
-def meter_target(server: P3Server) -> Target:
-    """The meter's ``receive``: a fresh association, or one a public client has opened (alternating)."""
-    public = public_session(server).link.association
+class MeterUnderFuzz:
+    """The meter's ``receive`` in three states: a fresh association (AARQs), a public one (client 16) and a
+    management one after HLS (client 1, glo-ciphered requests with rising counters). An association the
+    input ended is opened again, so later inputs still reach the served paths."""
 
-    def run(data: bytes) -> None:
-        association = server.association() if data[:1] == b"\x60" or len(data) % 2 else public
-        association.receive(1 if association is public else 16, data)
+    def __init__(self, server: P3Server) -> None:
+        self.server = server
+        self.counter = 1_000  # the client's invocation counter: the management request must be fresh
+        self.public = public_session(server).link.association
+        self.management = self._manage()
 
-    def meter_glo(plain: bytes) -> bytes:
+    def _manage(self) -> ServerAssociation:
+        session = management_session(self.server, counter=self.counter + 1)
+        self.counter = session.client.counter.next_value  # the meter wants exactly one more next (P3 §3.2.3.1)
+        return session.link.association
+
+    def ciphered(self, plain: bytes) -> bytes:
         try:
-            return cipher_apdu(plain, system_title=CS_TITLE, invocation_counter=3, keys=KEYS).encode()
+            apdu = cipher_apdu(plain, system_title=CS_TITLE, invocation_counter=self.counter, keys=KEYS).encode()
         except MeterkastError:
             return plain
-    return Target("cosem P3Server.receive", "fuzz", bytes_maker(list(METER_SEEDS), meter_glo), run)
+        self.counter += 1
+        return apdu
+
+    def run(self, data: bytes) -> None:
+        state = len(data) % 3 if data[:1] != b"\x60" else 0
+        if state == 0:
+            self.server.association().receive(1 + 15 * (len(data) & 1), data)
+            return
+        if state == 1:
+            if self.public.state is ServerState.IDLE:
+                self.public = public_session(self.server).link.association
+            self.public.receive(Client.PUBLIC, data)
+            return
+        if self.management.state is not ServerState.ASSOCIATED:
+            self.management = self._manage()
+        if data[:1] in PLAIN_REQUESTS:  # ciphered here, with the next counter, so the meter serves it
+            data = self.ciphered(data)
+        self.management.receive(Client.MANAGEMENT, data)
+
+
+def meter_target(server: P3Server) -> Target:
+    meter = MeterUnderFuzz(server)
+    return Target("cosem P3Server.receive", "fuzz", bytes_maker(list(METER_SEEDS)), meter.run)
 
 
 def dlms_targets() -> list[Target]:
