@@ -57,10 +57,11 @@ def read_hex(path: Path) -> bytes:
 
 
 def targets() -> list[Target]:
-    from benchmarks.fuzz_targets_dlms import dlms_targets  # noqa: PLC0415 - one import per family, on demand
+    from benchmarks.fuzz_targets_cosem import client_target  # noqa: PLC0415 - one import per family, on demand
+    from benchmarks.fuzz_targets_dlms import dlms_targets  # noqa: PLC0415
     from benchmarks.fuzz_targets_mbus import mbus_targets  # noqa: PLC0415
     from benchmarks.fuzz_targets_p1 import p1_targets  # noqa: PLC0415
-    return [*mbus_targets(), *p1_targets(), *dlms_targets()]
+    return [*mbus_targets(), *p1_targets(), *dlms_targets(), client_target()]
 
 
 def json_maker(documents: Sequence[Any]) -> Callable[[random.Random], Any]:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from meterkast.cosem.values import read_date_time
 from meterkast.dlms import (
     CipheredApdu,
     CosemDateTime,
     GeneralGloCiphering,
+    OctetString,
     WrapperFrame,
     WrapperFramer,
     cipher_apdu,
@@ -20,9 +23,10 @@ from meterkast.dlms import (
     decode_wrapper,
     encode_wrapper,
 )
+from meterkast.dlms.cosem_time import CosemDate
 from meterkast.dlms.hls import verify_hls_gmac_response
 from meterkast.dlms.security import general_glo_cipher, general_glo_decipher
-from meterkast.errors import MeterkastError
+from meterkast.errors import CodecError, InvalidInput, MeterkastError
 from tests.dlms.test_axdr import DATA_VECTORS
 from tests.dlms.vectors import GB_KEYS, GB_SYSTEM_TITLE, VECTORS
 
@@ -107,3 +111,15 @@ def test_wrapper_and_its_framer_raise_only_meterkast_errors(data: bytes, chunk: 
     for i in range(0, len(data), chunk):
         for frame in framer.feed(data[i : i + chunk]):
             only_meterkast_errors(frame.apdu)
+
+
+@pytest.mark.parametrize("date", [CosemDate(33256, 3, 1), CosemDate(0, 1, 1), CosemDate(2023, 2, 30),
+                                  CosemDate(2024, 4, 31)])
+def test_a_wire_date_that_is_no_calendar_date_is_invalid_input(date: CosemDate) -> None:
+    """The wire allows years 0-65534 and day 31 in every month (IEC 62056-6-2 §4.1.6.1); found by
+    ``python -m benchmarks fuzz`` as a ValueError escaping the client's profile reading."""
+    with pytest.raises(InvalidInput, match="is not a calendar date"):
+        date.to_date()
+    stamp = date.encode() + bytes.fromhex("0C000000FFC400")
+    with pytest.raises(CodecError, match="is not a point in time"):
+        read_date_time(OctetString(stamp))
