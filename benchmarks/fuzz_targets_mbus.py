@@ -8,7 +8,7 @@ import random
 from typing import Any
 
 from benchmarks.fuzz_targets import SHARED, Target, bytes_maker, chunked, json_maker, read_hex
-from meterkast.commands.mbus.decode import annotated_lines, frame_json, split_strict
+from meterkast.commands.mbus.decode import annotated_lines, frame_json, parse_hex, split_resync, split_strict
 from meterkast.errors import MeterkastError
 from meterkast.mbus.annotate import annotate
 from meterkast.mbus.application import Telegram, decode_payload, decode_telegram
@@ -157,11 +157,35 @@ def run_telegram(data: bytes) -> None:
 
 
 def run_command(data: bytes) -> None:
-    """What ``meterkast mbus decode HEX [--json] --key K`` does with the bytes, minus the printing."""
+    """What ``meterkast mbus decode HEX [--json] [--resync] --key K`` does with the bytes, minus printing."""
+    located, _skipped = split_resync(data)
+    for item in located:
+        frame_json(item, APP_B_KEY)
     for item in split_strict(data):
         frame_json(item, APP_B_KEY)
         annotated_lines(item, APP_B_KEY)
         annotated_lines(item, None)
+
+
+def hex_texts(frames: list[bytes]) -> list[bytes]:
+    """Frames as people paste them: spaced, run together, with colons, 0x prefixes, across lines."""
+    out = []
+    for i, raw in enumerate(frames[:60]):
+        spelling = i % 4
+        if spelling == 0:
+            text = raw.hex(" ").upper()
+        elif spelling == 1:
+            text = raw.hex()
+        elif spelling == 2:
+            text = raw.hex(":")
+        else:
+            text = "\n".join(f"0x{b:02X}," for b in raw)
+        out.append(text.encode("ascii"))
+    return out
+
+
+def run_hex_text(data: bytes) -> None:
+    run_command(parse_hex(data.decode("latin-1")))
 
 
 def run_json(document: Any) -> None:
@@ -189,6 +213,8 @@ def mbus_targets() -> list[Target]:
                lambda document: json.dumps(document)[:300]),
         Target("mbus secondary select", "fuzz", bytes_maker(select_frames(frames)), decode_select_frame),
         Target("mbus decode command --key", "fuzz", bytes_maker(frames, mode15_frame, records), run_command),
+        Target("mbus decode command hex text", "fuzz", bytes_maker(hex_texts(frames)), run_hex_text,
+               lambda data: repr(data)[:300]),
         Target("mbus P2 mode 15 gas reply", "P2", bytes_maker(frames, mode15_frame, records), run_gas_reply),
     ]
 
