@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 from typing import Any
 
 from benchmarks.fuzz_targets import SHARED, Target, bytes_maker, chunked, json_maker, read_hex
 from meterkast.commands.mbus.decode import annotated_lines, frame_json, parse_hex, split_resync, split_strict
+from meterkast.commands.mbus.encode import encode_document, parse_json_documents
 from meterkast.errors import MeterkastError
 from meterkast.mbus.annotate import annotate
 from meterkast.mbus.application import Telegram, decode_payload, decode_telegram
@@ -189,8 +191,23 @@ def run_hex_text(data: bytes) -> None:
 
 
 def run_json(document: Any) -> None:
-    frame = from_json_dict(document)
-    decode_telegram(frame)
+    """``jsonio.from_json_dict`` and the encode command's own shape checks, on one bent document."""
+    with contextlib.suppress(MeterkastError):
+        decode_telegram(from_json_dict(document))
+    decode_telegram(encode_document(document, "$"))
+
+
+def json_texts(documents: list[dict[str, Any]]) -> list[bytes]:
+    """``decode --json`` output as ``mbus encode --json`` reads it: one object, a list, several in a row."""
+    lines = [json.dumps(d).encode() for d in documents]
+    return lines + [b"[" + b",".join(lines[i : i + 3]) + b"]" for i in range(0, len(lines), 3)] + [
+        b"\n".join(lines[i : i + 2]) for i in range(0, len(lines), 2)] + [b"[" * 5000]
+
+
+def run_encode_command(data: bytes) -> None:
+    """What ``meterkast mbus encode --json FILE`` does with the text of the file, minus the writing."""
+    for path, document in parse_json_documents(data.decode("utf-8", "replace"), "fuzz"):
+        decode_telegram(encode_document(document, path))
 
 
 def run_gas_reply(data: bytes) -> None:
@@ -202,6 +219,7 @@ def run_gas_reply(data: bytes) -> None:
 def mbus_targets() -> list[Target]:
     frames, records = seeds()
     with_fixes = bytes_maker(frames, reframe)
+    documents = json_documents(frames)
     return [
         Target("mbus link decode_frame", "fuzz", with_fixes, decode_frame),
         Target("mbus Framer", "fuzz", bytes_maker(frames), run_framer),
@@ -209,11 +227,13 @@ def mbus_targets() -> list[Target]:
         Target("mbus decode_records", "fuzz", bytes_maker(records), decode_records),
         Target("mbus decode_payload any CI", "fuzz", bytes_maker(payloads(frames)), run_payload),
         Target("mbus annotate", "fuzz", with_fixes, annotate),
-        Target("mbus jsonio from_json_dict", "fuzz", json_maker(json_documents(frames)), run_json,
+        Target("mbus JSON to frame (jsonio+encode)", "fuzz", json_maker(documents), run_json,
                lambda document: json.dumps(document)[:300]),
         Target("mbus secondary select", "fuzz", bytes_maker(select_frames(frames)), decode_select_frame),
         Target("mbus decode command --key", "fuzz", bytes_maker(frames, mode15_frame, records), run_command),
         Target("mbus decode command hex text", "fuzz", bytes_maker(hex_texts(frames)), run_hex_text,
+               lambda data: repr(data)[:300]),
+        Target("mbus encode command JSON text", "fuzz", bytes_maker(json_texts(documents)), run_encode_command,
                lambda data: repr(data)[:300]),
         Target("mbus P2 mode 15 gas reply", "P2", bytes_maker(frames, mode15_frame, records), run_gas_reply),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,6 +100,16 @@ def test_mbus_decode_of_a_bad_lvar_bcd_exits_2_with_a_message_not_a_traceback(
         assert "Traceback" not in out + err
         assert "record at byte 19: variable-length negative BCD F182445747" in err
         assert "at byte 22" in err  # offsets in the whole input
+
+
+def test_mbus_encode_of_json_nested_too_deeply_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The json module recurses per nesting level: 100,000 brackets were a RecursionError traceback."""
+    source = tmp_path / "deep.json"
+    source.write_text("[" * 100_000)
+    assert main(["mbus", "encode", "--json", str(source)]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "nested too deeply" in err
 
 
 def _bend(value: Any, replacement: Any, path: list[int]) -> Any:
