@@ -43,6 +43,13 @@ def where(exc: BaseException) -> str:
     return "?" if last is None else f"{os.path.basename(last.filename)}:{last.lineno}"
 
 
+def show(target: Target, data: object) -> str:
+    try:
+        return target.show(data)
+    except Exception:
+        return repr(data)[:400]
+
+
 def fuzz(target: Target, budget: int, seed: int) -> Tally:
     rng = random.Random(f"{seed}:{target.name}")
     tally = Tally()
@@ -57,7 +64,7 @@ def fuzz(target: Target, budget: int, seed: int) -> Tally:
         except Exception as exc:
             tally.foreign += 1
             key = (type(exc).__name__, where(exc))
-            count, text, shown = tally.groups.get(key, (0, f"{type(exc).__name__}: {exc!s:.160}", target.show(data)))
+            count, text, shown = tally.groups.get(key, (0, f"{type(exc).__name__}: {exc!s:.160}", show(target, data)))
             tally.groups[key] = (count + 1, text, shown)
         else:
             tally.decoded += 1

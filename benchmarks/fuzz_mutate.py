@@ -8,6 +8,7 @@ another seed, length-field tweaks (a byte that equals the number of bytes after 
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from collections.abc import Callable, Sequence
@@ -135,7 +136,7 @@ def _bend(rng: random.Random, node: Any) -> Any:
         if roll < 0.15:
             del node[at]
         elif roll < 0.25:
-            node.insert(at, node[at])
+            node.insert(at, copy.deepcopy(node[at]))  # a copy: JSON has no shared nodes, let alone cycles
         else:
             node[at] = _bend(rng, node[at])
         return node
@@ -144,4 +145,4 @@ def _bend(rng: random.Random, node: Any) -> Any:
         return mutate(rng, bytes(text), [bytes(text)]).decode("latin-1")
     if isinstance(node, int) and not isinstance(node, bool) and rng.random() < 0.5:
         return node + rng.choice((-1, 1, -256, 256, 2**31, -(2**31)))
-    return rng.choice(ODD_VALUES)
+    return copy.deepcopy(rng.choice(ODD_VALUES))  # the [] and {} of the table must stay empty
