@@ -46,7 +46,7 @@ def where(exc: BaseException) -> str:
 def show(target: Target, data: object) -> str:
     try:
         return target.show(data)
-    except Exception:
+    except Exception:  # an input the target's printer chokes on is still reported, as its repr
         return repr(data)[:400]
 
 
