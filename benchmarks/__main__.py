@@ -12,10 +12,11 @@ import benchmarks
 def main(argv: list[str]) -> int:
     names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_"))
     wanted = [n for n in names if not argv or n.removeprefix("bench_") in argv]
+    status = 0
     for name in wanted:
         print(f"== {name} ==", flush=True)
-        importlib.import_module(f"benchmarks.{name}").main()
-    return 0
+        status |= bool(importlib.import_module(f"benchmarks.{name}").main())  # a bench may fail (fuzz)
+    return status
 
 
 if __name__ == "__main__":

@@ -3,13 +3,17 @@ a well-formed APDU (an answer or a refusal) or, for an out-of-sequence counter o
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meterkast.cosem.events import AssociationAborted
+from meterkast.cosem.keys import accept_key_data, key_data
+from meterkast.cosem.replies import listed_results
 from meterkast.cosem.server import P3Server, ServerAssociation
+from meterkast.cosem.values import Unit, date_time, read_date_time, read_scaler_unit, scaler_unit
 from meterkast.dlms import (
     AARQ,
     RLRQ,
@@ -31,8 +35,11 @@ from meterkast.dlms import (
     SetRequestNormal,
     cipher_apdu,
     decode_apdu,
+    decode_data,
+    encode_data,
 )
 from meterkast.dlms.cosem import AttributeWithSelection
+from meterkast.errors import MeterkastError
 from tests.cosem.conftest import (
     CS_TITLE,
     KEYS,
@@ -42,6 +49,7 @@ from tests.cosem.conftest import (
     public_session,
     two_day_meter,
 )
+from tests.dlms.test_axdr import DATA_VECTORS
 from tests.emeter.conftest import local
 
 LN = ObisCode.parse
@@ -128,3 +136,45 @@ def test_sequences_of_valid_apdus_never_break_the_state_machine(
     for data in sequence:
         output = association.receive(1 if association.client is None or association.client == 1 else 16, data)
         assert output.reply is None or decode_apdu(output.reply) is not None
+
+
+VALUES = [bytes.fromhex(wire) for _, wire in DATA_VECTORS] + [encode_data(value) for value in (
+    RangeDescriptor.between(local(2024, 3, 1), local(2024, 3, 2), CLOCK).to_data(), EntryDescriptor(1, 3).to_data(),
+    CLOCK.to_data(), date_time(local(2024, 3, 1, 12)), scaler_unit(-3, Unit.CUBIC_METRE),
+    key_data(KEYS, bytes(16)))]
+
+
+def _mutate(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
+    out = bytearray(data)
+    for kind, where, value in edits:
+        if not out:
+            break
+        at = where % len(out)
+        if kind == 0:
+            out[at] ^= 1 << (value % 8)
+        elif kind == 1:
+            out[at] = value
+        elif kind == 2:
+            del out[at:]
+        else:
+            out[at:at] = bytes((value,))
+    return bytes(out)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(VALUES), st.lists(st.tuples(st.integers(0, 3), st.integers(0, 200), st.integers(0, 255)),
+                                         max_size=4))
+def test_cosem_value_readers_raise_only_meterkast_errors(data: bytes, edits: list[tuple[int, int, int]]) -> None:
+    """The readers the client and the meter apply to decoded A-XDR values (date-time, scaler-unit, capture
+    object, range and entry descriptors, key_data, listed results) take any value; bad ones are refused
+    with a MeterkastError."""
+    data = _mutate(data, edits)
+    try:
+        value = decode_data(data)
+    except MeterkastError:
+        return
+    readers = (read_date_time, read_scaler_unit, CaptureObject.from_data, RangeDescriptor.from_data,
+               EntryDescriptor.from_data, lambda v: accept_key_data(v, bytes(16)), lambda _v: listed_results(data))
+    for read in readers:
+        with contextlib.suppress(MeterkastError):
+            read(value)

@@ -128,7 +128,10 @@ class CosemDate:
     def to_date(self) -> dt.date:
         if self.year is None or self.month is None or self.day is None or self.month > 12 or self.day > 31:
             raise InvalidInput(f"{self} is a pattern, not a calendar date: year, month and day must be specified")
-        return dt.date(self.year, self.month, self.day)
+        try:
+            return dt.date(self.year, self.month, self.day)
+        except ValueError as exc:  # the wire allows years 0-65534 and day 31 in any month; Python's dates do not
+            raise InvalidInput(f"{self} is not a calendar date: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,7 +109,7 @@ def from_json_dict(d: dict[str, Any]) -> bytes:
     """Frame bytes for a dict shaped like ``to_json_dict``'s output (extra keys are ignored)."""
     try:
         return encode_telegram(Telegram(int(d["control"]), int(d["address"]), _payload(d)))
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         if isinstance(exc, CodecError):
             raise
         raise RecordError(f"JSON telegram is malformed: {exc!r}") from exc

@@ -207,6 +207,7 @@ def _head(data: bytes, pos: int, base: int) -> tuple[_Head, int]:
 
 def decode_record(data: bytes, pos: int, base: int = 0) -> tuple[DataRecord, int]:
     """Decode one data record at ``data[pos]``; returns it and the position after it."""
+    start = pos
     head, pos = _head(data, pos, base)
     kind = head.kind
     if kind is FieldKind.VARIABLE:
@@ -217,7 +218,8 @@ def decode_record(data: bytes, pos: int, base: int = 0) -> tuple[DataRecord, int
         raw = data[pos : pos + length]
         if len(raw) != length:
             raise RecordError(f"premature end of data: {length} bytes of data expected", offset=base + pos)
-        return DataRecord(head.dib, head.vib, _variable_value(lvar_kind, raw, head.vib, base + pos)), pos + length
+        found = _variable_value(lvar_kind, raw, head.vib, base + start, base + pos)
+        return DataRecord(head.dib, head.vib, found), pos + length
     length = head.length
     raw = data[pos : pos + length]
     if len(raw) != length:
@@ -259,16 +261,21 @@ def _fixed_value(kind: FieldKind, raw: bytes, exponent: int, time_point: bool) -
     return None
 
 
-def _variable_value(kind: dt.LvarKind, raw: bytes, vib: Vib, offset: int) -> Value:
+def _variable_value(kind: dt.LvarKind, raw: bytes, vib: Vib, record_at: int, offset: int) -> Value:
     if kind is dt.LvarKind.TEXT:
         return dt.decode_text(raw)
     if kind is dt.LvarKind.BINARY:
         return raw
-    number = dt.decode_bcd(raw) if raw else 0
-    if number is None:
-        raise RecordError("variable-length BCD holds a non-decimal digit", offset=offset)
+    # The LVAR range carries the sign (C0-C9 positive, D0-D9 negative, EN 13757-3 Table 5), so every nibble
+    # is a digit: a type A sign nibble F here would be a second sign, perhaps contradicting the first, so it
+    # is refused rather than guessed at.
+    digits = raw[::-1].hex()
+    if digits and not digits.isdigit():
+        raise RecordError(f"record at byte {record_at}: variable-length {kind.value} {digits.upper()} holds a "
+                          "non-decimal nibble; an LVAR BCD is signed by its LVAR (C0-C9 positive, D0-D9 "
+                          "negative, EN 13757-3 Table 5) and has only the digits 0-9", offset=offset)
     sign = "-" if kind is dt.LvarKind.BCD_NEGATIVE else ""
-    return Decimal(f"{sign}{number}").scaleb(meaning(vib).exponent)
+    return Decimal(f"{sign}{digits or 0}").scaleb(meaning(vib).exponent)
 
 
 def encode_records(items: Iterable[Item]) -> bytes:
@@ -346,9 +353,16 @@ def _encode_variable(vib: Vib, value: Value) -> bytes:
     raise RecordError(f"variable-length data needs text, bytes or a Decimal, got {value!r}")
 
 
+MAX_DIGITS = 40  # more than any M-Bus field holds (REAL to 1e38, 18 BCD or 20 integer digits): refuse early,
+# before a value like 1e999999 becomes a million-digit integer or overflows the decimal context
+
+
 def _unscale(value: Decimal, exponent: int) -> Decimal:
     if not value.is_finite():
         raise RecordError(f"{value} is not a finite number")
+    if not value.is_zero() and value.adjusted() - exponent > MAX_DIGITS:
+        raise RecordError(f"{value} has more than {MAX_DIGITS} digits in steps of 1e{exponent}: no M-Bus data "
+                          "field holds it")
     return value.scaleb(-exponent)
 
 

@@ -43,6 +43,11 @@ def read_json_documents(source: str) -> list[tuple[str, Any]]:
             text, name = Path(source).read_text(encoding="utf-8"), source
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"--json {source}: {getattr(exc, 'strerror', None) or exc}") from exc
+    return parse_json_documents(text, name)
+
+
+def parse_json_documents(text: str, name: str) -> list[tuple[str, Any]]:
+    """The documents in ``text`` (read from ``name``), each with its JSON path."""
     decoder = json.JSONDecoder()
     documents: list[Any] = []
     pos = 0
@@ -51,6 +56,8 @@ def read_json_documents(source: str) -> list[tuple[str, Any]]:
             document, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{name} line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        except RecursionError as exc:  # the json module recurses per nesting level; a frame needs four
+            raise InvalidInput(f"{name}: JSON nested too deeply to be a frame description") from exc
         documents.append(document)
     if not documents:
         raise InvalidInput(f"{name} holds no JSON; give what 'meterkast mbus decode --json' prints")
