@@ -73,7 +73,7 @@ def fuzz(target: Target, budget: int, seed: int) -> Tally:
 
 
 def report(target: Target, tally: Tally) -> None:
-    print(f"{target.name:34} {target.owner:5} {tally.tried:8} {tally.decoded:8} {tally.refused:8} "
+    print(f"{target.name:34} {tally.tried:8} {tally.decoded:8} {tally.refused:8} "
           f"{tally.foreign:7} {tally.seconds:7.1f}", flush=True)
     for (kind, line), (count, text, shown) in list(tally.groups.items())[:SHOWN]:
         print(f"    {count}× {kind} at {line}: {text}")
@@ -88,7 +88,7 @@ def main() -> int:
     only = [s for s in os.environ.get("FUZZ_ONLY", "").split(",") if s]
     chosen = [t for t in targets() if not only or any(s in t.name for s in only)]
     print(f"budget {budget} inputs per decoder, seed {seed}")
-    print(f"{'decoder':34} {'owner':5} {'tried':>8} {'decoded':>8} {'refused':>8} {'foreign':>7} {'seconds':>7}")
+    print(f"{'decoder':34} {'tried':>8} {'decoded':>8} {'refused':>8} {'foreign':>7} {'seconds':>7}")
     total = 0
     began = time.perf_counter()
     for target in chosen:

@@ -25,10 +25,9 @@ SHARED = Path(os.environ.get("MEETERKAST_SHARED", Path(__file__).resolve().paren
 
 @dataclass(frozen=True)
 class Target:
-    """One decoder: how to make an input, how to feed it, and who owns the code it reaches."""
+    """One decoder: how to make an input and how to feed it."""
 
     name: str
-    owner: str  # "fuzz" (fixed here), or the part that owns the code: found crashes are reported to it
     make: Callable[[random.Random], Any]
     run: Callable[[Any], object]
     show: Callable[[Any], str] = lambda data: bytes(data).hex()

@@ -104,6 +104,6 @@ def client_target() -> Target:
             play(bent)
         except NoReply:
             return  # not a decoder outcome: the client asked for more than the recording holds
-    return Target("cosem P3Client read_profile", "fuzz", make, play_safely,
+    return Target("cosem P3Client read_profile", make, play_safely,
                   lambda bent: f"reply {bent.step} {'plaintext' if bent.cipher else 'wire'} {bent.data.hex()}")
 

@@ -156,18 +156,18 @@ class MeterUnderFuzz:
 
 def meter_target(server: P3Server) -> Target:
     meter = MeterUnderFuzz(server)
-    return Target("cosem P3Server.receive", "fuzz", bytes_maker(list(METER_SEEDS)), meter.run)
+    return Target("cosem P3Server.receive", bytes_maker(list(METER_SEEDS)), meter.run)
 
 
 def dlms_targets() -> list[Target]:
     apdus, data = seeds()
     plain = [a for a in apdus if a[:1] not in (b"\xdb", b"\xc8", b"\xc9", b"\xcb", b"\xcc", b"\xcd")]
     return [
-        Target("dlms decode_apdu", "fuzz", bytes_maker(apdus), decode_apdu),
-        Target("dlms A-XDR decode_data+date-time", "fuzz", bytes_maker(data), run_data),
-        Target("dlms wrapper+framer", "fuzz", bytes_maker([wrapped(a) for a in apdus], wrapped, apdus), run_wrapper),
-        Target("dlms glo/general-glo decipher", "fuzz", bytes_maker(apdus, glo, plain), run_decipher),
-        Target("dlms HLS GMAC verify", "fuzz", bytes_maker([a[-17:] for a in apdus]), run_hls),
-        Target("cosem value readers", "fuzz", bytes_maker(data + apdus), run_values),
+        Target("dlms decode_apdu", bytes_maker(apdus), decode_apdu),
+        Target("dlms A-XDR decode_data+date-time", bytes_maker(data), run_data),
+        Target("dlms wrapper+framer", bytes_maker([wrapped(a) for a in apdus], wrapped, apdus), run_wrapper),
+        Target("dlms glo/general-glo decipher", bytes_maker(apdus, glo, plain), run_decipher),
+        Target("dlms HLS GMAC verify", bytes_maker([a[-17:] for a in apdus]), run_hls),
+        Target("cosem value readers", bytes_maker(data + apdus), run_values),
         meter_target(make_server(two_day_meter())),
     ]

@@ -221,20 +221,20 @@ def mbus_targets() -> list[Target]:
     with_fixes = bytes_maker(frames, reframe)
     documents = json_documents(frames)
     return [
-        Target("mbus link decode_frame", "fuzz", with_fixes, decode_frame),
-        Target("mbus Framer", "fuzz", bytes_maker(frames), run_framer),
-        Target("mbus decode_telegram+json", "fuzz", with_fixes, run_telegram),
-        Target("mbus decode_records", "fuzz", bytes_maker(records), decode_records),
-        Target("mbus decode_payload any CI", "fuzz", bytes_maker(payloads(frames)), run_payload),
-        Target("mbus annotate", "fuzz", with_fixes, annotate),
-        Target("mbus JSON to frame (jsonio+encode)", "fuzz", json_maker(documents), run_json,
+        Target("mbus link decode_frame", with_fixes, decode_frame),
+        Target("mbus Framer", bytes_maker(frames), run_framer),
+        Target("mbus decode_telegram+json", with_fixes, run_telegram),
+        Target("mbus decode_records", bytes_maker(records), decode_records),
+        Target("mbus decode_payload any CI", bytes_maker(payloads(frames)), run_payload),
+        Target("mbus annotate", with_fixes, annotate),
+        Target("mbus JSON to frame (jsonio+encode)", json_maker(documents), run_json,
                lambda document: json.dumps(document)[:300]),
-        Target("mbus secondary select", "fuzz", bytes_maker(select_frames(frames)), decode_select_frame),
-        Target("mbus decode command --key", "fuzz", bytes_maker(frames, mode15_frame, records), run_command),
-        Target("mbus decode command hex text", "fuzz", bytes_maker(hex_texts(frames)), run_hex_text,
+        Target("mbus secondary select", bytes_maker(select_frames(frames)), decode_select_frame),
+        Target("mbus decode command --key", bytes_maker(frames, mode15_frame, records), run_command),
+        Target("mbus decode command hex text", bytes_maker(hex_texts(frames)), run_hex_text,
                lambda data: repr(data)[:300]),
-        Target("mbus encode command JSON text", "fuzz", bytes_maker(json_texts(documents)), run_encode_command,
+        Target("mbus encode command JSON text", bytes_maker(json_texts(documents)), run_encode_command,
                lambda data: repr(data)[:300]),
-        Target("mbus P2 mode 15 gas reply", "P2", bytes_maker(frames, mode15_frame, records), run_gas_reply),
+        Target("mbus P2 mode 15 gas reply", bytes_maker(frames, mode15_frame, records), run_gas_reply),
     ]
 

@@ -72,9 +72,9 @@ def p1_targets() -> list[Target]:
             decoder.decode(data, lenient=lenient)
 
     return [
-        Target("p1 decode_telegram", "P1", bytes_maker(telegrams, with_crc), run_stateless),
-        Target("p1 P1Decoder", "P1", bytes_maker(telegrams, with_crc), run_decoder),
-        Target("p1 P1Framer", "P1", bytes_maker(telegrams, with_crc), run_framer),
-        Target("p1 GCM decrypt", "P1", bytes_maker(ciphered, encrypted, telegrams), run_gcm),
-        Target("p1 CipherFramer+decrypt", "P1", bytes_maker(ciphered, encrypted, telegrams), run_cipher_framer),
+        Target("p1 decode_telegram", bytes_maker(telegrams, with_crc), run_stateless),
+        Target("p1 P1Decoder", bytes_maker(telegrams, with_crc), run_decoder),
+        Target("p1 P1Framer", bytes_maker(telegrams, with_crc), run_framer),
+        Target("p1 GCM decrypt", bytes_maker(ciphered, encrypted, telegrams), run_gcm),
+        Target("p1 CipherFramer+decrypt", bytes_maker(ciphered, encrypted, telegrams), run_cipher_framer),
     ]
