@@ -21,23 +21,8 @@ row raise a communication-loss alarm for that E-meter alone. Throttling: at most
 contacts at once (``step`` runs that many workers in one ``TaskGroup``). The CS never stores what consent
 does not allow: it does not ask for it, and the store would refuse it (``ConsentRefused``) anyway.
 
-Key change (``rotate_keys(emeter)``, P3 §5.1 footnote 4, DSMR-M 4.4.14): new keys from ``rng``, stored
-sealed as *pending* before the transfer, sent with ``global_key_transfer`` wrapped under the meter's master
-key (``KeyKind.P3_MASTER``), and stored as the meter's keys once it confirmed. Whatever fails in between, a
-later contact settles it: it reads with the current keys and, if the meter refuses them
-(``AuthenticationError``) while a pending pair is outstanding, with the pending pair, which then becomes
-current; a meter that still answers to the current keys never took the pending ones, which are retired.
-
-Gas meter key change (``rotate_gas_meter_key(emeter, channel)``, P2-4.0.7 §6.5.1, DSMR-FACTS §2.5): a new user
-key from ``rng``, sealed as pending (``KeyKind.P2_USER_PENDING``, under the gas meter's equipment id), wrapped
-with the gas meter's default key (``KeyKind.P2_DEFAULT``, ``store_gas_meter_default_key``) and given to the
-E-meter's M-Bus client setup 0-x:24.1.0 with ``transfer_key`` then ``set_encryption_key``; stored as the gas
-meter's ``P2_USER`` once the E-meter acknowledged both. An acknowledgement means the E-meter received the
-methods (P3 §3.5), not that the gas meter took the key: a change that went wrong on P2 shows up as M-Bus
-communication errors of that channel (alarm register, M-Bus event log). A rotation that failed before both
-acknowledgements leaves its key pending, and the next ``rotate_gas_meter_key`` sends that same key again: the
-gas meter accepts *Set new key* unencrypted whatever key it holds [§6.5], so repeating it brings gas meter
-and E-meter to the same key wherever the first attempt stopped.
+Key changes (``rotate_keys``, ``rotate_gas_meter_key``; SYSTEM C4) are in ``key_change.py`` (``KeyChanges``, a
+part of this class), filing what a contact read is ``filing.py``, the dashboard's view is ``status.py``.
 
 Rules this module keeps: time comes from ``clock`` (or the ``now`` given to ``step``) and randomness from
 ``rng``; the CS's P3 invocation counter for each meter is persisted in the store: it is handed out only
@@ -50,7 +35,6 @@ others; a bug (anything not a ``MeterkastError``) propagates and stops the servi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -62,16 +46,17 @@ from meterkast.central.model import (
     Consent,
     ConsentLevel,
     EMeterRecord,
-    KeyKind,
 )
 from meterkast.central.store import Store
 from meterkast.clock import Clock
 from meterkast.cosem.access import Client
 from meterkast.cosem.client import P3Client, Procedure
-from meterkast.cs.alarms import P3_COMMUNICATION_LOSS, AlarmCommand, AlarmWatch, CloseAlarm, RaiseAlarm
-from meterkast.cs.collect import Collected, change_gas_meter_key, collect, readings_from, rotate
+from meterkast.cs.alarms import P3_COMMUNICATION_LOSS, AlarmWatch
+from meterkast.cs.collect import Collected, collect
+from meterkast.cs.filing import Filed, file_contact
 from meterkast.cs.inventory import MeterEntry
-from meterkast.cs.journal import DEFAULT_KEEP, Journal, ReadRecord
+from meterkast.cs.journal import DEFAULT_KEEP, Journal
+from meterkast.cs.key_change import KeyChanges, keep_keys, p3_keys, settle_keys
 from meterkast.cs.schedule import (
     CommunicationLost,
     CommunicationRestored,
@@ -85,21 +70,18 @@ from meterkast.cs.schedule import (
     plan_meter,
     read_window,
 )
+from meterkast.cs.status import status_json
 from meterkast.dlms import InvocationCounter, SecurityKeys
-from meterkast.errors import AuthenticationError, CommandRefused, InvalidInput, MeterkastError
+from meterkast.errors import AuthenticationError, InvalidInput, MeterkastError
 from meterkast.io.p3_client import P3TcpClient
-from meterkast.mbus.keys import check_key, generate_user_key, wrap_user_key
 from meterkast.randomness import RandomSource
 
 log = logging.getLogger("meterkast.cs")
 T = TypeVar("T")
 JSON = dict[str, Any]
 EVENT_LOOKBACK = timedelta(days=1)  # how far back in a meter's event log a CS that just started looks
-STATUS_METERS = 50
 COUNTER_BLOCK = 4096  # counter values reserved per store write; one contact uses a few dozen
 CONTACT_COUNTERS = 512  # reserved before a contact (worker thread); a longer one reserves more as it goes
-CURRENT_KEYS = (KeyKind.P3_ENCRYPTION, KeyKind.P3_AUTHENTICATION)
-PENDING_KEYS = (KeyKind.P3_ENCRYPTION_PENDING, KeyKind.P3_AUTHENTICATION_PENDING)
 
 
 class P3Link(Protocol):
@@ -144,15 +126,7 @@ class StepReport:
     refusals: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Filed:
-    records: list[ReadRecord]
-    raised: int
-    closed: int
-    open_alarms: list[Alarm]
-
-
-class CentralSystem:
+class CentralSystem(KeyChanges):
     def __init__(
         self,
         store: Store,
@@ -182,7 +156,7 @@ class CentralSystem:
         self.last_filing_error: str | None = None
         self._counters: dict[str, InvocationCounter] = {}
         self._watches: dict[str, AlarmWatch] = {}
-        self._levels: dict[str, ConsentLevel] = {}
+        self.consent_levels: dict[str, ConsentLevel] = {}  # each meter's at its last contact (status)
         self._open_alarms: dict[str, list[Alarm]] = {}
         self._one_step = asyncio.Lock()  # steps never overlap: a meter is in one contact at a time
 
@@ -203,7 +177,7 @@ class CentralSystem:
             if (gas.channel, gas.gas_meter, gas.coupled_at) not in known:
                 store.couple_gas_meter(entry.emeter, gas.channel, gas.gas_meter, gas.coupled_at)
         if entry.keys is not None:
-            self._keep_keys(entry.emeter, entry.keys, at)
+            keep_keys(store, entry.emeter, entry.keys, at)
         if entry.consent is not None and not store.consent_history(entry.connection):
             store.set_consent(entry.connection, entry.consent, at, at)
         self.entries[entry.emeter] = entry
@@ -215,135 +189,6 @@ class CentralSystem:
         self._watches.setdefault(entry.emeter, AlarmWatch(max(entry.installed_at, at - EVENT_LOOKBACK)))
         self._open_alarms[entry.emeter] = store.open_alarms(entry.emeter)
         self.scheduler.add(entry.emeter, at)
-
-    def _keep_keys(self, emeter: str, keys: SecurityKeys, at: datetime,
-                   kinds: tuple[KeyKind, KeyKind] = CURRENT_KEYS) -> None:
-        for kind, key in zip(kinds, (keys.encryption_key, keys.authentication_key), strict=True):
-            try:
-                if self.store.get_key(emeter, kind) == key:
-                    continue
-            except InvalidInput:  # none stored yet
-                pass
-            self.store.put_key(emeter, kind, key, at)
-
-    def _pair(self, emeter: str, kinds: tuple[KeyKind, KeyKind]) -> SecurityKeys:
-        return SecurityKeys(*(self.store.get_key(emeter, kind) for kind in kinds))
-
-    def _p3_keys(self, emeter: str) -> tuple[SecurityKeys, SecurityKeys | None]:
-        """The meter's current keys, and the pending pair of an unconfirmed key change (None if settled)."""
-        current = self._pair(emeter, CURRENT_KEYS)
-        try:
-            pending = self._pair(emeter, PENDING_KEYS)
-        except InvalidInput:  # never rotated
-            return current, None
-        return current, None if pending == current else pending
-
-    def _settle_keys(self, emeter: str, keys: SecurityKeys, at: datetime) -> None:
-        """The meter answered to ``keys``: they are its current keys, and nothing is pending any more."""
-        self._keep_keys(emeter, keys, at)
-        self._keep_keys(emeter, keys, at, PENDING_KEYS)
-
-    def store_master_key(self, emeter: str, master_key: bytes, at: datetime) -> None:
-        """Seal the E-meter's master key (KEK) that wraps new P3 keys; it never changes (DSMR-M 4.4.14)."""
-        if len(master_key) != 16:
-            raise InvalidInput(f"the master key of {emeter} must be 16 bytes (AES-128 key wrap), got {len(master_key)}")
-        self.store.put_key(emeter, KeyKind.P3_MASTER, master_key, at)
-
-    async def rotate_keys(self, emeter: str, now: datetime | None = None) -> SecurityKeys:
-        """Give the E-meter new global keys (both), made from ``rng``; returns them once the meter confirmed.
-
-        The new pair is sealed as pending first, so a confirmation lost on the way (the meter swapped, the
-        CS never heard) is recovered by the next contact; it becomes the current pair only after the meter
-        confirmed. No contact runs meanwhile (the step lock). A refusal or a failure raises, with the
-        meter's state as far as it is known logged; an unconfirmed earlier change must be settled by a
-        contact (``step``) first, so pending keys are never overwritten while the meter may be using them.
-        """
-        entry = self.entries.get(emeter)
-        if entry is None:
-            raise InvalidInput(f"E-meter {emeter} is not enrolled in this central system")
-        moment = now or self.clock.now()
-        new = SecurityKeys(*(self.rng.getrandbits(128).to_bytes(16, "big") for _ in range(2)))
-        async with self._one_step:
-            keys, kek = await asyncio.to_thread(self._prepare_rotation, emeter, new, moment)
-            client = self._client(entry, keys)
-            try:
-                await self._run(entry, client, rotate(client, new, kek))
-            except MeterkastError as exc:
-                if client.keys == new:  # confirmed; what failed came after the ACK
-                    await asyncio.to_thread(self._settle_keys, emeter, new, moment)
-                    log.warning("E-meter %s took its new keys; the rest of that session failed: %s", emeter, exc)
-                    return new
-                if isinstance(exc, CommandRefused):  # answered under the old keys: it keeps them for sure
-                    await asyncio.to_thread(self._settle_keys, emeter, keys, moment)
-                log.error("key change of E-meter %s failed: %s: %s", emeter, type(exc).__name__, exc)
-                raise
-            await asyncio.to_thread(self._settle_keys, emeter, new, moment)
-        log.info("E-meter %s has new P3 keys", emeter)
-        return new
-
-    def _prepare_rotation(self, emeter: str, new: SecurityKeys, at: datetime) -> tuple[SecurityKeys, bytes]:
-        keys, pending = self._p3_keys(emeter)
-        if pending is not None:
-            raise InvalidInput(f"an earlier key change of E-meter {emeter} is unconfirmed; a contact settles it "
-                               f"(the next step), then rotate again")
-        kek = self.store.get_key(emeter, KeyKind.P3_MASTER)
-        self._keep_keys(emeter, new, at, PENDING_KEYS)
-        return keys, kek
-
-    def store_gas_meter_default_key(self, gas_meter: str, default_key: bytes, at: datetime) -> None:
-        """Seal a gas meter's default key (delivered by its manufacturer); it only wraps new user keys and never
-        changes [P2-4.0.7 §6.5]. Storing the same key again stores nothing."""
-        key = check_key(f"default key of gas meter {gas_meter}", default_key)
-        with contextlib.suppress(InvalidInput):  # none stored yet
-            if self.store.get_key(gas_meter, KeyKind.P2_DEFAULT) == key:
-                return
-        self.store.put_key(gas_meter, KeyKind.P2_DEFAULT, key, at)
-
-    async def rotate_gas_meter_key(self, emeter: str, channel: int, now: datetime | None = None) -> bytes:
-        """Give the gas meter on ``channel`` of ``emeter`` a new P2 user key through the E-meter; returns the key
-        once the E-meter acknowledged ``transfer_key`` and ``set_encryption_key`` (module docstring)."""
-        entry = self.entries.get(emeter)
-        if entry is None:
-            raise InvalidInput(f"E-meter {emeter} is not enrolled in this central system")
-        moment = now or self.clock.now()
-        candidate = generate_user_key(self.rng)
-        async with self._one_step:
-            gas, user_key, wrapped, keys = await asyncio.to_thread(
-                self._prepare_gas_rotation, emeter, channel, candidate, moment)
-            client = self._client(entry, keys)
-            try:
-                await self._run(entry, client, change_gas_meter_key(client, channel, wrapped, user_key))
-            except MeterkastError as exc:
-                log.error("P2 key change of gas meter %s (channel %d of %s) failed, its new key stays pending: "
-                          "%s: %s", gas, channel, emeter, type(exc).__name__, exc)
-                raise
-            await asyncio.to_thread(self.store.put_key, gas, KeyKind.P2_USER, user_key, moment)
-        log.info("gas meter %s on channel %d of %s has a new P2 user key", gas, channel, emeter)
-        return user_key
-
-    def _prepare_gas_rotation(self, emeter: str, channel: int, candidate: bytes,
-                              at: datetime) -> tuple[str, bytes, bytes, SecurityKeys]:
-        """(gas meter, user key to send, the key wrapped MSB first, the E-meter's P3 keys); the key is the
-        pending one of an unconfirmed change, else ``candidate``, sealed as pending before it is sent."""
-        coupling = self.store.gas_meter_at(emeter, channel, at)
-        if coupling is None:
-            raise InvalidInput(f"no gas meter is coupled on channel {channel} of E-meter {emeter} at {at.isoformat()}")
-        gas = coupling.gas_meter
-        default_key = self.store.get_key(gas, KeyKind.P2_DEFAULT)
-        try:
-            pending: bytes | None = self.store.get_key(gas, KeyKind.P2_USER_PENDING)
-        except InvalidInput:  # never changed
-            pending = None
-        with contextlib.suppress(InvalidInput):
-            if pending == self.store.get_key(gas, KeyKind.P2_USER):
-                pending = None  # settled
-        if pending is None:
-            pending = candidate
-            self.store.put_key(gas, KeyKind.P2_USER_PENDING, pending, at)
-        else:
-            log.warning("gas meter %s has an unconfirmed P2 key change; sending that key again", gas)
-        keys, _ = self._p3_keys(emeter)
-        return gas, pending, wrap_user_key(default_key, pending), keys
 
     def _client(self, entry: MeterEntry, keys: SecurityKeys) -> P3Client:
         return P3Client(Client.MANAGEMENT, system_title=self.system_title, keys=keys, rng=self.rng,
@@ -371,7 +216,7 @@ class CentralSystem:
             keys, client = pending, self._client(entry, pending)
             collected = await self._run(entry, client, collect(client, plan, clear_alarms=self.clear_alarm_register))
         if pending is not None:
-            await asyncio.to_thread(self._settle_keys, entry.emeter, keys, now)
+            await asyncio.to_thread(settle_keys, self.store, entry.emeter, keys, now)
         return collected
 
     def set_consent(self, connection_ean: str, level: ConsentLevel, at: datetime | None = None) -> Consent:
@@ -424,7 +269,7 @@ class CentralSystem:
         except MeterkastError as exc:  # the store is unreachable, or the keys do not unseal
             await self._failed(emeter, now, exc, "planning")
             return
-        self._levels[emeter] = plan.level
+        self.consent_levels[emeter] = plan.level
         for refusal in plan.refused:
             self.journal.refused(refusal)
             self.stats.refusals += 1
@@ -440,7 +285,9 @@ class CentralSystem:
         commands = self._watches[emeter].commands(collected.alarm_register, collected.mbus_events, read_at,
                                                   register_cleared=collected.register_cleared)
         try:
-            filed = await asyncio.to_thread(self._file, entry, plan, collected, commands, read_at)
+            known = list(self._open_alarms.get(emeter, []))  # as of the last contact: the CS files them
+            filed = await asyncio.to_thread(file_contact, self.store, entry, plan, collected, commands,
+                                            known=known, now=read_at)
         except InvalidInput as exc:
             # The meter answered, but the store refuses what it said (a value that contradicts a stored
             # one, a gas meter the inventory does not have on that channel): that is for an operator, not
@@ -464,44 +311,13 @@ class CentralSystem:
             window = read_window(period_type, now, entry.installed_at)
             if window is not None:
                 gaps[period_type] = store.missing_periods(connection, period_type, *window, now=now)
-        keys = self._p3_keys(entry.emeter)
+        keys = p3_keys(store, entry.emeter)
         self._counters[entry.emeter].reserve_ahead(CONTACT_COUNTERS)  # the store write here, not on the loop
         plan = plan_meter(entry.emeter, connection, level, gaps, now=now,
                           events_after=self._watches[entry.emeter].events_after)
         return plan, keys
 
-    def _file(self, entry: MeterEntry, plan: MeterPlan, collected: Collected, commands: list[AlarmCommand],
-              now: datetime) -> _Filed:
-        store = self.store
-        records = []
-        for read, rows in collected.rows:
-            harvest = readings_from(plan, [(read, rows)], now)
-            new = store.store_readings(harvest.readings)
-            records.append(ReadRecord(now, entry.emeter, entry.connection.ean, read, new,
-                                      len(harvest.readings) - new, harvest.unavailable))
-        known = list(self._open_alarms.get(entry.emeter, []))  # as of the last contact: the CS files them
-        if any((a.kind, a.channel) == P3_COMMUNICATION_LOSS for a in known):  # the meter answered: it is over
-            commands = [*commands, CloseAlarm(*P3_COMMUNICATION_LOSS, now, "P3 link answered")]
-        if not commands:
-            return _Filed(records, 0, 0, known)
-        before, closed = {a.alarm_id for a in known}, 0
-        for command in commands:
-            if isinstance(command, RaiseAlarm):
-                alarm = store.raise_alarm(entry.emeter, command.kind, command.channel, command.at)
-                if alarm.alarm_id not in before:
-                    before.add(alarm.alarm_id)
-                    log.info("alarm %d: %s on %s channel %d (%s)", alarm.alarm_id, command.kind.value,
-                             entry.emeter, command.channel, command.source)
-                continue
-            for alarm in store.open_alarms(entry.emeter):
-                if (alarm.kind, alarm.channel) == (command.kind, command.channel):
-                    store.close_alarm(alarm.alarm_id, max(now, alarm.acknowledged_at or alarm.raised_at))
-                    closed += 1
-        now_open = store.open_alarms(entry.emeter)
-        raised = len({a.alarm_id for a in now_open} - {a.alarm_id for a in known})
-        return _Filed(records, raised, closed, now_open)
-
-    def _filed(self, emeter: str, filed: _Filed) -> None:
+    def _filed(self, emeter: str, filed: Filed) -> None:
         stats = self.stats
         for record in filed.records:
             self.journal.read(record)
@@ -558,44 +374,4 @@ class CentralSystem:
 
     def status(self, *, reads: int = 20, refusals: int = 20) -> JSON:
         """What the CS read lately, what it refused for consent, its meters and open alarms (newest first)."""
-        links = self.scheduler.links
-        meters = []
-        for emeter, entry in list(self.entries.items())[:STATUS_METERS]:
-            link = links[emeter]
-            level = self._levels.get(emeter)
-            meters.append({
-                "emeter": emeter, "connection": entry.connection.ean, "address": f"{entry.host}:{entry.port}",
-                "consent": None if level is None else level.value,
-                "reads": [p.value for p in periods_allowed(level)] if level is not None else [],
-                "state": link.state.value, "failures": link.failures, "contacts": link.contacts,
-                "last_success": _iso(link.last_success), "last_error": link.last_error,
-                "retry_at": _iso(link.retry_at),
-            })
-        states: dict[str, int] = {}
-        for link in links.values():
-            states[link.state.value] = states.get(link.state.value, 0) + 1
-        return {
-            "now": _iso(self.last_step),
-            "next_round": self.scheduler.next_round_at.isoformat(),
-            "system_title": self.system_title.hex().upper(),
-            "meters_total": len(links),
-            "meter_states": states,
-            "meters": meters,
-            "stats": asdict(self.stats),
-            "last_reads": [r.to_json() for r in reversed(list(self.journal.reads)[-reads:])],
-            "refused": [r.to_json() for r in reversed(self.journal.refusals[-refusals:])],
-            "refused_total": self.journal.refused_total,
-            "open_alarms": [_alarm_json(a) for a in self.open_alarms()],
-            "last_filing_error": self.last_filing_error,
-        }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _alarm_json(alarm: Alarm) -> JSON:
-    return {"id": alarm.alarm_id, "emeter": alarm.emeter, "channel": alarm.channel, "kind": alarm.kind.value,
-            "raised_at": alarm.raised_at.isoformat(), "acknowledged_at": _iso(alarm.acknowledged_at)}
-
-
+        return status_json(self, reads=reads, refusals=refusals)

@@ -5,24 +5,24 @@ the ``SimClock``. It moves the world forward on request (``step``), makes the P1
 faults asked for: CRC errors, truncated telegrams), keeps the recent events and telegrams numbered for
 polling, and writes down, per simulated hour, the ground truth beside the gas value the P1 stream
 showed. The runner (``runner.py``) decides when to step and what to send; ``store.py`` keeps what the
-session hands over (``take_commits``); ``views.py`` shapes what it shows as JSON.
+session hands over (``take_commits``); ``views.py`` shapes what it shows as JSON. Moving time, closing
+hours and the commits are ``session_time.SessionTime`` (a part of this class), the telegrams
+``p1_output.P1Output``; this module keeps the world, the commands, the replay and the control surface.
 
 Rules this module keeps:
 - no I/O and no waiting: the session is called on the event loop thread and returns at once;
-- every whole hour on the way is closed in order, whatever the step size: the world advances to
-  xx:00:00, the telegram of that instant is made (it shows the previous hour's gas value, which the
-  E-meter read at xx:01 [DSMR-M 4.5.5]), and the previous hour's record is finalised. Results do not
-  depend on how time is sliced, so a restart that replays time reaches the same state (``restore``);
+- every whole hour on the way is closed in order, whatever the step size (``session_time.py``), so a
+  restart that replays time reaches the same state (``replay``);
 - what the control surface does to the installation is a command, numbered and kept for the store,
   applied by one function both live and when replaying after a crash;
-- a commit never holds events beyond its instant: what happened after the last whole hour stays open
-  until the next one (or until ``take_all`` at a clean stop), so a crash loses at most that hour.
+- a commit never holds events beyond its instant, so a crash loses at most the open hour;
+- ``World`` and the commands are pickled (snapshots, stored commands) under this module's name: they stay
+  here.
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,18 +33,17 @@ from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
 from meterkast.cosem.events import MbusCommandReceived, P3Event
 from meterkast.dlms import OctetString
-from meterkast.errors import CodecError, CommandRefused, InvalidInput
+from meterkast.errors import CommandRefused, InvalidInput
 from meterkast.gasmeter import commands as gas_commands
 from meterkast.gasmeter.battery import CAPACITY_NAH
 from meterkast.gasmeter.events import ValveAction
 from meterkast.gasmeter.events import ValveCommandRefused as GasValveRefused
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.live.control import JSON
+from meterkast.live.p1_output import TELEGRAM_WINDOW
+from meterkast.live.session_time import EVENT_WINDOW, HOUR_WINDOW, SessionTime
 from meterkast.live.store import CommandRecord, Commit, EventRecord, HourRecord
-from meterkast.live.views import clock_json, emeter_json, event_record, gas_meter_json, profile_json
-from meterkast.p1.decode import decode_telegram
-from meterkast.p1.encode import encode_telegram
-from meterkast.p1.values import CapturedValue
+from meterkast.live.views import clock_json, emeter_json, gas_meter_json, profile_json
 from meterkast.sim.installation import Command as InstallationCommand
 from meterkast.sim.installation import (
     Event,
@@ -55,14 +54,18 @@ from meterkast.sim.installation import (
     SetP2WrongKey,
     TransferMbusKey,
 )
-from meterkast.sim.p1_source import P1Cipher, P1Port, telegram_data
-from meterkast.sim.scenario import P1FaultKind, P1FaultWindow
+from meterkast.sim.p1_source import P1Cipher
+from meterkast.sim.scenario import P1FaultWindow
 from meterkast.sim.truth import TruthHour
-from meterkast.timeutil import HOUR, next_whole_hour
 
-EVENT_WINDOW = 1000  # events kept for polling (the store keeps them all)
-TELEGRAM_WINDOW = 200
-HOUR_WINDOW = 24 * 400  # the web API asks for up to 400 days of hours
+# The window sizes moved with the parts that use them (session_time.py, p1_output.py); other modules import
+# them from here too.
+__all__ = [
+    "EPOCH", "EVENT_WINDOW", "HOUR_WINDOW", "P1_FAULTS", "P2_FAULTS", "STATE_EVENTS", "TELEGRAM_WINDOW",
+    "CentralSystemLink", "Command", "FromP3", "Instruct", "LiveSession", "P1Faults", "SetGasTemperature",
+    "SetP1Fault", "World",
+]
+
 STATE_EVENTS = 50
 P1_FAULTS = ("p1_crc_error", "p1_truncate")
 P2_FAULTS = ("p2_no_reply", "p2_flip_bit", "p2_wrong_key")
@@ -136,7 +139,7 @@ class CentralSystemLink(Protocol):
 # -- the session -------------------------------------------------------------------------------------------
 
 
-class LiveSession:
+class LiveSession(SessionTime):
     def __init__(
         self,
         world: World,
@@ -148,200 +151,14 @@ class LiveSession:
         events: Sequence[EventRecord] = (),
         hours: Sequence[HourRecord] = (),
     ) -> None:
-        self.world = world
+        super().__init__(world, last_seq=last_seq, events=events, hours=hours)
         self.clock = clock
         self.speed = speed
         clock.speed = speed or 0.0
-        self.port = P1Port(world.installation, world.p1_version)  # the telegram grid
         self.p1_port: int | None = None  # where P1 listens; set by whoever opens it
         self.wake: Callable[[], None] = lambda: None  # the runner's: something changed, look again
         self.cs: CentralSystemLink | None = None  # set by live.cs_link (``run --cs``)
-        self._seq = last_seq
         self._command_seq = last_command
-        self._telegram_seq = 0
-        self._events: deque[EventRecord] = deque(events, EVENT_WINDOW)
-        self._telegrams: deque[JSON] = deque(maxlen=TELEGRAM_WINDOW)
-        self._hours: deque[HourRecord] = deque(hours, HOUR_WINDOW)
-        self._open = Commit(world.installation.now)
-        self._closed: list[Commit] = []
-        self.telegrams_made = 0
-        self.telegrams_dropped = 0
-        self.replaying = False
-
-    @property
-    def installation(self) -> Installation:
-        return self.world.installation
-
-    @property
-    def now(self) -> datetime:
-        return self.world.installation.now
-
-    # -- time --------------------------------------------------------------------------------------------
-
-    def step(self, moment: datetime, *, telegram: bool = False) -> list[bytes]:
-        """Run to ``moment``, closing every whole hour on the way; return the telegrams made.
-
-        Those are the telegram of each whole hour passed and, with ``telegram``, the one at ``moment``.
-        """
-        made: list[bytes] = []
-        while (hour := next_whole_hour(self.now)) <= moment:
-            self._advance(hour)
-            data = self._telegram(hour)
-            made += [data] if data is not None else []
-            self._close_hour(hour)
-        if moment > self.now:
-            self._advance(moment)
-            if telegram and (data := self._telegram(moment)) is not None:
-                made.append(data)
-        return made
-
-    def next_telegram_at(self) -> datetime:
-        return self.port.next_telegram_at(self.now)
-
-    def is_telegram_instant(self, moment: datetime) -> bool:
-        return self.port.next_telegram_at(moment - timedelta(microseconds=1)) == moment
-
-    def _advance(self, moment: datetime) -> None:
-        self._record(self.installation.advance(moment))
-
-    def _record(self, events: Sequence[Event]) -> list[EventRecord]:
-        if self.replaying:
-            return []  # stored before the crash
-        records = []
-        for event in events:
-            self._seq += 1
-            record = event_record(self._seq, event)
-            self._open.events.append(record)
-            self._events.append(record)
-            records.append(record)
-        return records
-
-    def _close_hour(self, hour: datetime) -> None:
-        """At ``hour``: finalise the record of the hour that ended one hour ago, and close a commit here.
-
-        The record of the hour [S, S+1h) sets the truth's index at S+1h beside the gas value that the
-        P1 stream showed with capture time S+1h; telegrams show it from S+1h+1min up to and including
-        the one at S+2h, so the record is complete only now (S = ``hour`` − 2 h).
-        """
-        world = self.world
-        newest = self.installation.truth.last()
-        pending, world.truth_pending = world.truth_pending, newest if newest and newest.hour == hour - HOUR else None
-        shown = world.p1_seen.pop(hour - HOUR, None)
-        for old in [t for t in world.p1_seen if t < hour - HOUR]:
-            del world.p1_seen[old]
-        start = hour - 2 * HOUR
-        record = None
-        if start >= world.first_hour:
-            consumed, index = (None, None) if pending is None else (pending.consumed_m3, pending.index_m3)
-            record = HourRecord(start, consumed, index, shown)
-        if self.replaying:
-            return
-        if record is not None:
-            self._remember(record)
-            self._open.hours.append(record)
-        self._open.through = hour
-        self._closed.append(self._open)
-        self._open = Commit(hour)
-
-    # -- the P1 output stage ---------------------------------------------------------------------------
-
-    def _telegram(self, moment: datetime) -> bytes | None:
-        """The telegram the port sends at ``moment`` (None: the E-meter is off, or a fault dropped it)."""
-        installation, world = self.installation, self.world
-        if not installation.emeter.powered:
-            return None
-        crc_p, truncate_p, drop_p = self._fault_chances(moment)
-        rng = world.fault_rng
-        if drop_p and rng.random() < drop_p:
-            self.telegrams_dropped += 1
-            return None
-        plain = encode_telegram(telegram_data(installation, self.port.spec), self.port.spec)
-        bad_crc = bool(crc_p) and rng.random() < crc_p
-        truncated = bool(truncate_p) and rng.random() < truncate_p
-        if bad_crc:
-            crc = int(plain[-6:-2], 16) ^ (1 + rng.randrange(0xFFFF))
-            plain = plain[:-6] + f"{crc:04X}".encode() + b"\r\n"
-        elif not truncated:
-            self._saw(plain)
-        data = plain if world.cipher is None else world.cipher.wrap(plain)
-        if truncated:
-            data = data[: rng.randrange(1, len(data) - 1)]
-            plain = plain if world.cipher is not None else data
-        fault = "truncated" if truncated else "crc" if bad_crc else None
-        self.telegrams_made += 1
-        if not self.replaying:
-            self._telegram_seq += 1
-            self._telegrams.append({
-                "seq": self._telegram_seq, "at": moment.isoformat(), "text": plain.decode("ascii", errors="replace"),
-                "crc_ok": None if fault == "truncated" else fault is None, "fault": fault,
-                "encrypted": world.cipher is not None,
-            })
-        return data
-
-    def _fault_chances(self, moment: datetime) -> tuple[float, float, float]:
-        """(CRC error, truncation, drop) probabilities for a telegram at ``moment``."""
-        faults = self.world.p1_faults
-        chances = {P1FaultKind.CRC_ERROR: faults.crc_error, P1FaultKind.TRUNCATE: faults.truncate,
-                   P1FaultKind.DROP: 0.0}
-        for window in self.world.p1_windows:
-            if window.at <= moment < window.until:
-                chances[window.kind] = max(chances[window.kind], window.probability)
-        return chances[P1FaultKind.CRC_ERROR], chances[P1FaultKind.TRUNCATE], chances[P1FaultKind.DROP]
-
-    def _saw(self, data: bytes) -> None:
-        """Note the gas value this telegram shows, by capture hour, as a reader would decode it."""
-        channel = self.installation.gas_channel
-        if channel is None:
-            return
-        try:
-            device = decode_telegram(data).mbus.get(channel)
-        except CodecError as exc:  # our own encoder's output: failing to read it back is a bug
-            raise AssertionError(f"a telegram meterkast made does not decode: {exc}") from exc
-        reading = None if device is None else device.reading
-        if isinstance(reading, CapturedValue) and reading.time is not None:
-            captured = reading.time.astimezone(self.now.tzinfo)
-            if captured.minute == 0 and captured.second == 0:
-                self.world.p1_seen.setdefault(captured, reading.value)
-
-    # -- handing over to the store ---------------------------------------------------------------------
-
-    def take_commits(self) -> list[Commit]:
-        """Commits for every whole hour closed since the last call, oldest first."""
-        closed, self._closed = self._closed, []
-        return closed
-
-    def at_checkpoint(self) -> bool:
-        """Is the world exactly at the last closed hour, with nothing open? (A snapshot may be taken.)"""
-        return self.now == self._open.through and not self._open.events and not self._open.commands
-
-    def take_all(self) -> list[Commit]:
-        """Everything not yet handed over, the open hour included (a clean stop).
-
-        It also carries the hour that ended at the last whole hour, provisionally: its truth is known
-        then, but the P1 port shows its value only after it (``_close_hour``), so ``run --until T --stop``
-        would otherwise never record the hour that ends at T. The next run's final record replaces it.
-        """
-        self._open.through = self.now
-        self._open.provisional = self._provisional_hour()
-        if self._open.provisional is not None:
-            self._remember(self._open.provisional)
-        closed, self._closed, self._open = [*self._closed, self._open], [], Commit(self.now)
-        return closed
-
-    def _provisional_hour(self) -> HourRecord | None:
-        world = self.world
-        pending = world.truth_pending  # the hour that ended at the last whole hour closed
-        if pending is None or pending.hour < world.first_hour:
-            return None
-        return HourRecord(pending.hour, pending.consumed_m3, pending.index_m3,
-                          world.p1_seen.get(pending.hour + HOUR))
-
-    def _remember(self, record: HourRecord) -> None:
-        """Keep ``record`` for the API; a final record replaces the provisional one of its hour."""
-        if self._hours and self._hours[-1].hour == record.hour:
-            self._hours[-1] = record
-        else:
-            self._hours.append(record)
 
     # -- restoring ----------------------------------------------------------------------------------------
 
@@ -405,7 +222,7 @@ class LiveSession:
         meter = installation.gas_meter
         truth = installation.truth
         newest = truth.last()
-        last = self._telegrams[-1] if self._telegrams else None
+        last = self.p1.recent[-1] if self.p1.recent else None
         faults = self.world.p1_faults
         return {
             "clock": clock_json(self.now, self.speed),
@@ -434,7 +251,7 @@ class LiveSession:
         return [e.to_json() for e in self._events if e.seq > after_seq]
 
     def telegrams(self, after_seq: int = 0) -> list[JSON]:
-        return [dict(t) for t in self._telegrams if t["seq"] > after_seq]
+        return [dict(t) for t in self.p1.recent if t["seq"] > after_seq]
 
     def truth(self, hours: int = 48) -> list[JSON]:
         if hours < 1:
