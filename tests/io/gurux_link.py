@@ -135,7 +135,7 @@ class GuruxLink:
         for frame in frames if isinstance(frames, list) else [frames]:
             self.sock.sendall(bytes(frame))
 
-    def _frame(self) -> bytes:
+    def receive_frame(self) -> bytes:
         deadline = time.monotonic() + DEADLINE_S
         while len(self._pending) < WRAPPER_HEADER or \
                 len(self._pending) < WRAPPER_HEADER + int.from_bytes(self._pending[6:8], "big"):
@@ -159,7 +159,7 @@ class GuruxLink:
         self.sock.sendall(bytes(frame))
         buffer = GXByteBuffer()
         while True:
-            buffer.set(self._frame())
+            buffer.set(self.receive_frame())
             if self.client.getData(buffer, reply):
                 return
 

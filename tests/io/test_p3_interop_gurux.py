@@ -28,8 +28,17 @@ import pytest
 
 pytest.importorskip("gurux_dlms")
 
-from gurux_dlms import GXDLMSException, GXDLMSExceptionResponse
-from gurux_dlms.enums import AssociationResult, ErrorCode, ExceptionServiceError, SourceDiagnostic, StateError
+from gurux_dlms import GXDLMSClient, GXDLMSException, GXDLMSExceptionResponse
+from gurux_dlms.enums import (
+    AssociationResult,
+    Authentication,
+    ErrorCode,
+    ExceptionServiceError,
+    InterfaceType,
+    Security,
+    SourceDiagnostic,
+    StateError,
+)
 from gurux_dlms.objects import (
     GXDLMSAssociationLogicalName,
     GXDLMSClock,
@@ -40,6 +49,7 @@ from gurux_dlms.objects import (
 )
 
 from meterkast.cosem.events import AssociationAborted, AssociationReleased
+from meterkast.dlms import CipheredApdu, SecurityControl, WrapperFrame, encode_apdu, encode_wrapper
 from meterkast.emeter import EMeter
 from meterkast.errors import ReplayError
 from tests.cosem.conftest import CS_TITLE, KEYS, METER_TITLE, two_day_meter
@@ -201,3 +211,54 @@ def test_gurux_protected_release_skips_a_counter_and_the_meter_releases_silently
             StateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.DECIPHERING_ERROR)
         assert len(link.received) == 3  # AARE, the answer to f(CtoS), the exception-response
     assert _last_client_counter(served) == 22
+
+
+@pytest.mark.parametrize("security", [Security.AUTHENTICATION, Security.ENCRYPTION], ids=["0x10", "0x20"])
+def test_gurux_aarq_protected_less_than_authenticated_and_encrypted_is_refused(served: Served,
+                                                                               security: Security) -> None:
+    """P3 §3.2.3.1 items 2 and 3: only 'Message Encryption & Message Authentication' (security control 0x30);
+    the InitiateRequest in the AARQ "shall be encrypted and authenticated". A glo-initiate-request with 0x20
+    carries no tag at all, so without this rule the keys would not even be checked."""
+    client = management_client(CS_TITLE, KEYS, 1)
+    client.ciphering.security = security
+    with pytest.raises(GXDLMSException) as refused, GuruxLink(client, served.port) as link:
+        link.associate()
+    assert (refused.value.result, refused.value.diagnostic) == (AssociationResult.PERMANENT_REJECTED,
+                                                                SourceDiagnostic.NO_REASON_GIVEN)
+    assert not served.server.core.counters.client_last  # nothing accepted
+
+
+@pytest.mark.parametrize("security", [Security.AUTHENTICATION, Security.ENCRYPTION, Security.NONE],
+                         ids=["0x10", "0x20", "0x00"])
+def test_gurux_request_protected_less_than_authenticated_and_encrypted_is_refused(served: Served,
+                                                                                  security: Security) -> None:
+    """In the management association every xDLMS APDU must be 0x30 (P3 §3.2.3.1 item 2): a glo-get-request
+    with 0x10 (readable, only signed), 0x20 (no tag: its bits can be flipped unnoticed) or 0x00 (neither) is
+    answered with an exception-response (deciphering-error, as for a tag that does not verify), nothing moves
+    and the association stays."""
+    client = management_client(CS_TITLE, KEYS, 1)
+    with GuruxLink(client, served.port) as link:
+        link.associate()
+        accepted = _last_client_counter(served)
+        clock = GXDLMSClock("0.0.1.0.0.255")
+        if security is Security.NONE:  # Gurux sends no glo- APDU without protection: build 0x00 ourselves
+            plain = GXDLMSClient(True, 1, 1, Authentication.NONE, None, InterfaceType.WRAPPER).read(clock, 2)[0]
+            glo = CipheredApdu(0xC8, SecurityControl(authenticated=False, encrypted=False), accepted + 1,
+                               bytes(plain[8:]))
+            link.sock.sendall(encode_wrapper(WrapperFrame(1, 1, encode_apdu(glo))))
+            frame = link.receive_frame()
+            assert frame[8:] == bytes.fromhex("D80105")  # service-not-allowed, deciphering-error
+        else:
+            client.ciphering.security = security
+            with pytest.raises(GXDLMSExceptionResponse) as refused:
+                link.read(clock, 2)
+            assert (refused.value.exceptionStateError, refused.value.exceptionServiceError) == (
+                StateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.DECIPHERING_ERROR)
+            client.ciphering.invocationCounter -= 1  # the meter did not take that counter
+        assert _last_client_counter(served) == accepted
+        assert not any(isinstance(e, AssociationAborted) for e in served.events)
+        client.ciphering.security = Security.AUTHENTICATION_ENCRYPTION
+        client.ciphering.invocationCounter = accepted + 1
+        link.read(clock, 2)  # still associated, served at 0x30
+        assert clock.time.value is not None
+    assert _last_client_counter(served) == accepted + 1
