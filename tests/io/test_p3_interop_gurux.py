@@ -13,6 +13,9 @@ only moves them over a loopback TCP connection in the IEC 62056-47 wrapper to ``
   descriptor, the object list in blocks (block transfer with GET), release;
 * a new association that reuses a client counter the meter accepted before is refused
   (rejected-permanent, authentication-failure, issue 10 item 4), one above it is served;
+* only security control 0x30 (P3 §3.2.3.1 items 2, 3): an AARQ at 0x10 or 0x20 is refused, a request at
+  0x10, 0x20 or 0x00 gets deciphering-error (before the fix the meter took them all); AARQs outside the P3
+  rules (no ciphering, wrong keys, a dedicated key, LLS, HLS-SHA256) are refused with their diagnostics;
 * Gurux's protected release (``useProtectedRelease``, an RLRQ with a ciphered InitiateRequest) skips one
   counter value: ``releaseRequest`` adds one to a counter that already names the next unused value. DSMR P3
   §3.2.3.1 wants each frame "exactly 1 higher than the frame counter of the previous message" and the
@@ -23,6 +26,7 @@ only moves them over a loopback TCP connection in the IEC 62056-47 wrapper to ``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -47,6 +51,7 @@ from gurux_dlms.objects import (
     GXDLMSProfileGeneric,
     GXDLMSRegister,
 )
+from gurux_dlms.secure import GXDLMSSecureClient
 
 from meterkast.cosem.events import AssociationAborted, AssociationReleased
 from meterkast.dlms import CipheredApdu, SecurityControl, WrapperFrame, encode_apdu, encode_wrapper
@@ -262,3 +267,46 @@ def test_gurux_request_protected_less_than_authenticated_and_encrypted_is_refuse
         link.read(clock, 2)  # still associated, served at 0x30
         assert clock.time.value is not None
     assert _last_client_counter(served) == accepted + 1
+
+
+def _no_ciphering(client: GXDLMSSecureClient) -> None:
+    client.ciphering.security = Security.NONE  # Gurux then proposes the plain LN context (1)
+
+
+def _wrong_encryption_key(client: GXDLMSSecureClient) -> None:
+    client.ciphering.blockCipherKey = bytearray(16)
+
+
+def _wrong_authentication_key(client: GXDLMSSecureClient) -> None:
+    client.ciphering.authenticationKey = bytearray(16)
+
+
+def _dedicated_key(client: GXDLMSSecureClient) -> None:
+    client.ciphering.dedicatedKey = bytearray(range(16))  # P3 §3.2.3.1 item 5: global keys only
+
+
+def _lls(client: GXDLMSSecureClient) -> None:
+    client.authentication, client.password = Authentication.LOW, b"12345678"
+
+
+def _hls_sha256(client: GXDLMSSecureClient) -> None:
+    client.authentication, client.password = Authentication.HIGH_SHA256, b"12345678"
+
+
+@pytest.mark.parametrize(("change", "diagnostic"), [
+    (_no_ciphering, SourceDiagnostic.NOT_SUPPORTED),  # application-context-name not supported
+    (_wrong_encryption_key, SourceDiagnostic.AUTHENTICATION_FAILURE),
+    (_wrong_authentication_key, SourceDiagnostic.AUTHENTICATION_FAILURE),
+    (_dedicated_key, SourceDiagnostic.NO_REASON_GIVEN),
+    (_lls, SourceDiagnostic.NOT_RECOGNISED),  # mechanism name not recognised
+    (_hls_sha256, SourceDiagnostic.NOT_RECOGNISED),
+])
+def test_gurux_management_aarq_outside_the_p3_rules_is_refused(served: Served, change: Any,
+                                                              diagnostic: SourceDiagnostic) -> None:
+    """P3 §3.2.2, §3.2.3.1: HLS5-GMAC with global keys in the ciphered context only; Gurux reads the AARE."""
+    client = management_client(CS_TITLE, KEYS, 1)
+    change(client)
+    with pytest.raises(GXDLMSException) as refused, GuruxLink(client, served.port) as link:
+        link.associate()
+    assert (refused.value.result, refused.value.diagnostic) == (AssociationResult.PERMANENT_REJECTED, diagnostic)
+    assert not served.server.core.counters.client_last
