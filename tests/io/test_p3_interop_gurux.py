@@ -10,7 +10,8 @@ only moves them over a loopback TCP connection in the IEC 62056-47 wrapper to ``
   (P3 §3.2): the FIRST association to a fresh meter, whose own invocation counter starts at 1 (the AARE's
   glo-initiate-response carries 1); a register with scaler-unit, the gas master value 0-1:24.2.1 with
   scaler-unit and capture time, the clock, the hourly gas profile 0-1:24.3.0 through Gurux's range
-  descriptor, the object list in blocks (block transfer with GET), release;
+  descriptor, the object list in blocks (block transfer with GET), release; SET of a message text in
+  datablocks, ACTIONs (valve refused, M-Bus reset_alarm to the shell); the public object list in blocks;
 * a new association that reuses a client counter the meter accepted before is refused
   (rejected-permanent, authentication-failure, issue 10 item 4), one above it is served;
 * only security control 0x30 (P3 §3.2.3.1 items 2, 3): an AARQ at 0x10 or 0x20 is refused, a request at
@@ -36,6 +37,7 @@ from gurux_dlms import GXDLMSClient, GXDLMSException, GXDLMSExceptionResponse
 from gurux_dlms.enums import (
     AssociationResult,
     Authentication,
+    DataType,
     ErrorCode,
     ExceptionServiceError,
     InterfaceType,
@@ -47,13 +49,15 @@ from gurux_dlms.objects import (
     GXDLMSAssociationLogicalName,
     GXDLMSClock,
     GXDLMSData,
+    GXDLMSDisconnectControl,
     GXDLMSExtendedRegister,
+    GXDLMSMBusClient,
     GXDLMSProfileGeneric,
     GXDLMSRegister,
 )
 from gurux_dlms.secure import GXDLMSSecureClient
 
-from meterkast.cosem.events import AssociationAborted, AssociationReleased
+from meterkast.cosem.events import AssociationAborted, AssociationReleased, MbusCommandReceived
 from meterkast.dlms import CipheredApdu, SecurityControl, WrapperFrame, encode_apdu, encode_wrapper
 from meterkast.emeter import EMeter
 from meterkast.errors import ReplayError
@@ -310,3 +314,45 @@ def test_gurux_management_aarq_outside_the_p3_rules_is_refused(served: Served, c
         link.associate()
     assert (refused.value.result, refused.value.diagnostic) == (AssociationResult.PERMANENT_REJECTED, diagnostic)
     assert not served.server.core.counters.client_last
+
+
+def test_gurux_set_in_datablocks_and_actions(meter: EMeter, served: Served) -> None:
+    """SET of a 1012-octet message text, which Gurux cuts into Set-Request-With-Datablock for the meter's
+    1024-octet PDU (P3 §2.1.3); ACTION: the valve is refused read-write-denied (not in DSMR 4.2.2), the
+    M-Bus client's reset_alarm reaches the shell (P3 §3.5: success)."""
+    client = management_client(CS_TITLE, KEYS, 1)
+    with GuruxLink(client, served.port) as link:
+        link.associate()
+        text = GXDLMSData("0.0.96.13.0.255")
+        text.value = bytearray(b"meterkast " * 101 + b"ok")
+        text.setDataType(2, DataType.OCTET_STRING)
+        frames = client.write(text, 2)
+        assert len(frames) == 2  # two datablocks
+        link.exchange(frames)
+        assert meter.text_message.encode() == bytes(text.value)
+        assert bytes(link.read(GXDLMSData("0.0.96.13.0.255"), 2)) == bytes(text.value)
+
+        with pytest.raises(GuruxReplyError) as refused:
+            link.exchange(client.method(GXDLMSDisconnectControl("0.1.24.4.0.255"), 1, 0, DataType.INT8))
+        assert refused.value.code == ErrorCode.READ_WRITE_DENIED
+        link.exchange(client.method(GXDLMSMBusClient("0.1.24.1.0.255"), 4, 0, DataType.INT8))  # reset_alarm
+        command = served.wait_for_event(MbusCommandReceived)
+        assert (command.channel, command.method) == (1, "reset_alarm")
+        link.release()
+
+
+def test_gurux_public_client_object_list_in_blocks_and_no_set(served: Served) -> None:
+    client = public_client()
+    client.maxReceivePDUSize = 128
+    with GuruxLink(client, served.port) as link:
+        link.associate()
+        objects = client.parseObjects(link.exchange(client.read(GXDLMSAssociationLogicalName(), 2)).data, True)
+        assert link.next_block_requests >= 3
+        names = {o.logicalName for o in objects}
+        assert "0.0.1.0.0.255" in names and "1.0.1.8.1.255" not in names  # P-readable objects only
+        clock = GXDLMSClock("0.0.1.0.0.255")
+        link.read(clock, 2)
+        with pytest.raises(GXDLMSExceptionResponse) as refused:  # P3 §2.1.1: the public client only reads
+            link.exchange(client.write(clock, 2))
+        assert (refused.value.exceptionStateError, refused.value.exceptionServiceError) == (
+            StateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.SERVICE_NOT_SUPPORTED)
