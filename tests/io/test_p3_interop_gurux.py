@@ -356,3 +356,23 @@ def test_gurux_public_client_object_list_in_blocks_and_no_set(served: Served) ->
             link.exchange(client.write(clock, 2))
         assert (refused.value.exceptionStateError, refused.value.exceptionServiceError) == (
             StateError.SERVICE_NOT_ALLOWED, ExceptionServiceError.SERVICE_NOT_SUPPORTED)
+
+
+def test_gurux_get_with_list(meter: EMeter, served: Served) -> None:
+    client = management_client(CS_TITLE, KEYS, 1)
+    clock, register = GXDLMSClock("0.0.1.0.0.255"), GXDLMSRegister("1.0.1.8.1.255")
+    gas = GXDLMSExtendedRegister("0.1.24.2.1.255")
+    items = [(clock, 2), (register, 2), (gas, 2), (gas, 5)]
+    with GuruxLink(client, served.port) as link:
+        link.associate()
+        (frames,) = client.readList(items)  # one Get-Request-With-List
+        client.updateValues(items, link.exchange(frames).value)
+        master = meter.master_value(1)
+        assert master is not None
+        assert clock.time.value == meter.meter_time().replace(microsecond=0)
+        assert register.value == meter.registers.import_kwh()[0] * 1000
+        assert (gas.value, gas.captureTime.value) == (int(master.value_m3 * 1000), master.capture_time)
+        (frames,) = client.readList([(clock, 2), (GXDLMSData("0.0.96.99.99.255"), 2)])
+        with pytest.raises(GuruxReplyError) as partly:
+            link.exchange(frames)
+        assert partly.value.code == ErrorCode.UNDEFINED_OBJECT  # per item; Gurux reports the first error
