@@ -84,6 +84,7 @@ from meterkast.dlms import (
     make_challenge,
     verify_hls_gmac_response,
 )
+from meterkast.dlms.ciphered import AUTHENTICATED_AND_ENCRYPTED
 from meterkast.dlms.cosem import SelectiveAccess
 from meterkast.dlms.hls import reply_to_hls_request
 from meterkast.dlms.security import describe_system_title
@@ -154,6 +155,14 @@ class Association:
     server_system_title: bytes | None = None
 
 
+def _require_authenticated_and_encrypted(apdu: CipheredApdu, title: bytes) -> None:
+    """P3 §3.2.3.1 item 2 binds the meter's replies too: 0x20 has no tag and 0x00 no protection at all."""
+    if apdu.security_control != AUTHENTICATED_AND_ENCRYPTED:
+        raise AuthenticationError(f"{describe_system_title(title)}: reply with security control "
+                                  f"0x{apdu.security_control.byte:02X}; only 0x30 (authenticated and encrypted) "
+                                  "is taken (P3 §3.2.3.1 item 2)")
+
+
 class P3Client:
     def __init__(self, client: Client = Client.PUBLIC, *, system_title: bytes | None = None,
                  keys: SecurityKeys | None = None, rng: RandomSource | None = None,
@@ -210,6 +219,7 @@ class P3Client:
                 title = self.association.server_system_title if self.association else None
                 if title is None or self.keys is None or self._guard is None:
                     raise AuthenticationError("ciphered reply outside a ciphered association")
+                _require_authenticated_and_encrypted(apdu, title)
                 apdu = decode_apdu(decipher_apdu(apdu, system_title=title, keys=self.keys, guard=self._guard))
             elif self.ciphered and isinstance(apdu, ServiceApdu):
                 raise AuthenticationError("unciphered reply in the management association (P3 §3.2.3.1)")
@@ -264,6 +274,7 @@ class P3Client:
         if not isinstance(info, CipheredApdu):
             raise self._fail(AuthenticationError(f"{describe_system_title(title)}: InitiateResponse not ciphered"))
         try:
+            _require_authenticated_and_encrypted(info, title)
             response = decode_apdu(decipher_apdu(info, system_title=title, keys=self.keys, guard=self._guard))
         except CodecError as exc:
             raise self._fail(exc) from exc

@@ -44,6 +44,7 @@ from meterkast.dlms import (
     decipher_apdu,
     decode_apdu,
 )
+from meterkast.dlms.ciphered import AUTHENTICATED_AND_ENCRYPTED
 from meterkast.dlms.hls import MAX_CHALLENGE, MIN_CHALLENGE
 from meterkast.dlms.initiate import (
     DLMS_VERSION,
@@ -159,9 +160,10 @@ _MANAGEMENT_CHECKS: tuple[tuple[AcseServiceUserDiagnostic, Check], ...] = (
         lambda a: AuthenticationError(f"{_who(a)}: this meter has no global keys, so it cannot authenticate a "
                                       "management client"))),
     (D.NO_REASON_GIVEN, _when(
-        lambda a, _k: not isinstance(a.user_information, CipheredApdu) or a.user_information.plain_tag != 0x01,
-        lambda a: CommandRefused(f"{_who(a)}: the InitiateRequest must be a glo-initiate-request "
-                                 "(P3 §3.2.3.1 item 3)"))),
+        lambda a, _k: not isinstance(a.user_information, CipheredApdu) or a.user_information.plain_tag != 0x01
+        or a.user_information.security_control != AUTHENTICATED_AND_ENCRYPTED,
+        lambda a: CommandRefused(f"{_who(a)}: the InitiateRequest must be a glo-initiate-request, authenticated "
+                                 "and encrypted (security control 0x30; P3 §3.2.3.1 items 2, 3)"))),
 )
 
 

@@ -14,8 +14,9 @@ Rules this module keeps:
 - management association: every xDLMS APDU is glo-ciphered with security control 0x30 both ways; the
   client's counters must go up by exactly one within the association; a counter out of sequence releases
   the association at once, without an answer (P3 §3.2.3.1: "release the Application Association
-  immediately" and "shall not send an error"); an APDU whose tag does not verify, or a plain APDU in the
-  ciphered context, gets an exception-response (deciphering-error) and changes nothing;
+  immediately" and "shall not send an error"); an APDU whose tag does not verify, a plain APDU in the
+  ciphered context, or a ciphered one with another security control than 0x30 (authentication only, encryption
+  only, none: P3 §3.2.3.1 item 2) gets an exception-response (deciphering-error) and changes nothing;
 - across associations (and connections, and restarts: ``P3Counters`` is persisted): a client counter is
   taken once per key. An AARQ whose counter is not above the last one accepted under its key is refused
   with an AARE rejected-permanent, authentication-failure (``ReplayError``); a later APDU with such a
@@ -81,6 +82,7 @@ from meterkast.dlms import (
     make_challenge,
     verify_hls_gmac_response,
 )
+from meterkast.dlms.ciphered import AUTHENTICATED_AND_ENCRYPTED
 from meterkast.dlms.hls import REPLY_TO_HLS_AUTHENTICATION
 from meterkast.dlms.initiate import DSMR_SERVER_MAX_PDU
 from meterkast.dlms.security import describe_system_title, general_glo_cipher, general_glo_decipher
@@ -261,6 +263,12 @@ class ServerAssociation:
         if accepted is None or not accepted.ciphered or keys is None or title is None:
             return _Classified(In.NOT_DECIPHERED, AuthenticationError(
                 "ciphered APDU without a ciphered association (P3 §3.2.3.1)"))
+        if apdu.security_control != AUTHENTICATED_AND_ENCRYPTED:
+            # Checked before the counter and the keys: 0x20 has no tag and 0x00 no protection, so such a frame
+            # proves nothing and must neither be served nor move (or end) the association.
+            return _Classified(In.NOT_DECIPHERED, AuthenticationError(
+                f"{describe_system_title(title)}: security control 0x{apdu.security_control.byte:02X}; only "
+                "authenticated and encrypted APDUs (0x30) are taken (P3 §3.2.3.1 item 2)"))
         guard = self._hls_frame_guard(apdu.invocation_counter)
         try:
             self.server.counters.check_client(title, keys, apdu.invocation_counter)
