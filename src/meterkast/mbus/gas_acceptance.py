@@ -21,7 +21,13 @@ the frame counter only then (§5.2: the counter of a *validated* frame). The rul
 4. ``counter``: above the last accepted one [§5.2], and at most ``COUNTER_SLACK`` frames more ahead
    than the requests this master sent since then: a wired slave speaks only when addressed
    [EN 13757-2], and the gas meter adds exactly 1 per frame [§5.2]. A meter unreachable for days sent
-   no frames in that time (or answered requests this master counted), so it is still accepted.
+   no frames in that time (or answered requests this master counted), so it is still accepted. A meter
+   that really is further ahead (another master read it: an installer's tool, a second reader on a
+   shared bus) is re-synchronised, not locked out: a frame that breaks only this bound becomes the
+   candidate, and the next frame that breaks only this bound too and whose counter follows the
+   candidate's by at most the requests sent since plus ``COUNTER_SLACK`` is accepted. Two wholly
+   plausible frames in a row cannot be made by altering counters (rule 3 catches every altered counter),
+   so this opens nothing to a forger.
 5. ``clock``: the hourly time stamp lies between the E-meter's clock − 1 h − ``CLOCK_TOLERANCE`` and its
    clock + ``CLOCK_TOLERANCE`` (an actual value: within ``CLOCK_TOLERANCE`` of it) [§6.1, §6.2.1, §6.4.3].
 6. ``volume``: not below the last accepted value of this device [§6.4.4] (a replaced meter is a new
@@ -86,10 +92,12 @@ RULES: tuple[Rule, ...] = (
 class ImplausibleFrame(AuthenticationError):
     """A frame that decrypted but is not plausible for the installed device; ``rule`` names the rule."""
 
-    def __init__(self, message: str, *, rule: str, access_offset: int | None = None) -> None:
+    def __init__(self, message: str, *, rule: str, access_offset: int | None = None,
+                 counter_candidate: tuple[int, int] | None = None) -> None:
         super().__init__(message)
         self.rule = rule
         self.access_offset = access_offset  # set when only the access number was off (``_judge_access``)
+        self.counter_candidate = counter_candidate  # set when only the counter's lead was off (``_judge_counter``)
 
 
 @dataclass(slots=True)
@@ -107,6 +115,7 @@ class Installed:
     last_access: int | None = None
     access_offset: int | None = None  # ACC − FC (mod 256) of the accepted frames
     access_candidate: int | None = None  # the offset of the last frame refused only for its ACC
+    counter_candidate: tuple[int, int] | None = None  # (FC, attempts) of the last frame refused only for its lead
     attempts_at_accept: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -124,6 +133,7 @@ def refused(state: Installed, error: Exception) -> None:
     state.rejected += 1
     state.last_rejection = str(error)
     state.access_candidate = error.access_offset if isinstance(error, ImplausibleFrame) else None
+    state.counter_candidate = error.counter_candidate if isinstance(error, ImplausibleFrame) else None
 
 
 def judge(state: Installed, reply: GasReply, *, attempts: int, now: datetime | None = None) -> None:
@@ -141,11 +151,13 @@ def judge(state: Installed, reply: GasReply, *, attempts: int, now: datetime | N
                             ("meter configuration", reply.configuration, state.configuration)):
         if want is not None and got != want:
             _reject("equipment", f"{where}: {what} {got} is not the installed {want} [P2-4.0.7 §6.4]")
-    _judge_counter(state, reply, attempts, where)
+    too_far_ahead = _judge_counter(state, reply, attempts, where)
     if now is not None:
         _judge_clock(reply, now, where)
     _judge_volume(state, reply, where)
     _judge_access(state, reply, where)
+    if too_far_ahead is not None:  # checked last: a refusal here means "only the counter's lead is off"
+        raise too_far_ahead
 
 
 def commit(state: Installed, reply: GasReply, *, attempts: int) -> FrameCounterAccepted | None:
@@ -158,7 +170,7 @@ def commit(state: Installed, reply: GasReply, *, attempts: int) -> FrameCounterA
     if state.configuration is None:
         state.configuration = reply.configuration
     state.last_value_m3, state.last_capture = reply.value_m3, reply.capture_time
-    state.last_access, state.access_candidate = reply.access_number, None
+    state.last_access, state.access_candidate, state.counter_candidate = reply.access_number, None, None
     if reply.frame_counter is not None:
         state.access_offset = (reply.access_number - reply.frame_counter) % 256
     state.attempts_at_accept = attempts
@@ -202,15 +214,25 @@ def _allowance(state: Installed, attempts: int) -> int:
     return max(attempts - state.attempts_at_accept, 1) + COUNTER_SLACK
 
 
-def _judge_counter(state: Installed, reply: GasReply, attempts: int, where: str) -> None:
+def _judge_counter(state: Installed, reply: GasReply, attempts: int, where: str) -> ImplausibleFrame | None:
+    """Raise ``ReplayError`` for a counter not above the last accepted one; return (not raise) the refusal
+    for a counter too far ahead, so that ``judge`` can check the other rules first (rule 4)."""
     counter, last = reply.frame_counter, state.guard.last_validated
     if counter is None or last is None:  # mode 0, or the first frame after installation [§5.2]
-        return
+        return None
     state.guard.check(counter)  # ReplayError: not above the last accepted one
     allowed = last + _allowance(state, attempts)
-    if counter > allowed:
-        _reject("counter", f"{where}: frame counter {counter} is {counter - last} ahead of the last accepted "
-                           f"{last}, more than the {allowed - last} frames this master can have caused [§5.2]")
+    if counter <= allowed:
+        return None
+    candidate = state.counter_candidate
+    if candidate is not None:
+        candidate_counter, candidate_attempts = candidate
+        if candidate_counter < counter <= candidate_counter + max(attempts - candidate_attempts, 1) + COUNTER_SLACK:
+            return None  # the second plausible frame in a row that follows on from the first: re-synchronise
+    return ImplausibleFrame(f"{where}: frame counter {counter} is {counter - last} ahead of the last accepted "
+                            f"{last}, more than the {allowed - last} frames this master can have caused; "
+                            "a next frame that follows on from it re-synchronises [§5.2]",
+                            rule="counter", counter_candidate=(counter, attempts))
 
 
 def _judge_clock(reply: GasReply, now: datetime, where: str) -> None:
