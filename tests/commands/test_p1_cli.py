@@ -57,12 +57,14 @@ def test_parse_reports_bad_telegrams_with_their_position(tmp_path: Path, capsys:
     assert main(["p1", "parse", str(path), "--json"]) == 1  # some bad, some good
     captured = capsys.readouterr()
     objects = [json.loads(line) for line in captured.out.splitlines()]
-    assert [o.get("crc_ok") for o in objects] == [True, False, None, True]  # the cut-off one has no values
+    assert [o.get("crc_ok") for o in objects] == [True, False, None, True]  # the cut-off one has no CRC
     assert objects[0]["mbus"]["1"]["equipment_id"] == "G0001123456789012"
     bad_at = len(b"noise before\r\n") + len(good[0])
     assert objects[1]["values"]["1-0:1.8.1"]["value"].startswith("9.")  # shown, flagged as not verified
     assert objects[1]["crc"]["sent"] != objects[1]["crc"]["computed"] and objects[1]["offset"] == bad_at
-    assert "cut off" in objects[2]["error"] and objects[2]["offset"] == bad_at + len(bad_crc)
+    cut_off = objects[2]  # its lines up to the cut are read, the cut is a problem: nothing dropped
+    assert cut_off["offset"] == bad_at + len(bad_crc) and cut_off["values"]
+    assert any("cut off" in p["reason"] for p in cut_off["problems"])
     errors = captured.err.splitlines()
     assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line 28): CRC mismatch: the telegram says")
     assert "values shown but not verified" in errors[0]

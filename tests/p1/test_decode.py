@@ -96,7 +96,7 @@ def test_garbage_line() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"garbage", b"/ABC5\r\n\r\n1-0:1.8.1(1*kWh)\r\n", b"/AB!\r\n", b"/ABC5!12\r\n"],
+    [b"", b"garbage", b"/AB!\r\n", b"/ABC5!12\r\n", b"/ABC5 1-0:1.8.1(1*kWh)"],
 )
 def test_framing_errors(data: bytes) -> None:
     with pytest.raises(FrameError):
@@ -120,3 +120,13 @@ def test_power_failure_log_variants() -> None:
         assert t["1-0:99.97.0"] == ()
     with pytest.raises(RecordError, match="announces 2"):
         decode_telegram(lenient=False, data=b"/ABC5x\r\n\r\n1-0:99.97.0(2)(0-0:96.7.19)(000101000001W)(5*s)\r\n!\r\n")
+
+
+def test_a_telegram_the_input_ends_before_its_end_marker_is_read_with_a_problem() -> None:
+    data = b"/ABC5\r\n\r\n1-0:1.8.1(1*kWh)\r\n"
+    telegram = decode_telegram(data)
+    assert telegram.decimal("1-0:1.8.1") == Decimal(1)
+    assert telegram.crc_ok is None
+    assert [e.reason for e in telegram.errors] == ["no '!' end marker: the telegram is cut off or ended without it"]
+    with pytest.raises(FrameError):
+        decode_telegram(data, strict=True)

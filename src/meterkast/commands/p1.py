@@ -286,12 +286,20 @@ def scan_telegrams(data: bytes) -> list[Scanned]:
         spans.append((offset, position))
         line = data.count(b"\n", 0, offset) + 1
         found.append(_check(frame.data, frame.crc_ok, offset, line))
-    for match in re.finditer(rb"/", data):
-        where = match.start()
-        if not any(start <= where < end for start, end in spans):
-            line = data.count(b"\n", 0, where) + 1
-            found.append(Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input"))
+    cut = [m.start() for m in _STARTS.finditer(data) if not any(a <= m.start() < b for a, b in spans)]
+    for where in cut:
+        # Its lines are read up to the next telegram (or the end): nothing that arrived is dropped.
+        end = min([b for b in cut if b > where] + [a for a, _ in spans if a > where] + [len(data)])
+        line = data.count(b"\n", 0, where) + 1
+        item = _check(data[where:end], None, where, line)
+        if item.telegram is None or not item.telegram.values:
+            item = Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input")
+        found.append(item)
     return sorted(found, key=lambda s: s.offset)
+
+
+# Where a telegram may start: a "/" at a line start or before a FLAG id (as P1Framer decides).
+_STARTS = re.compile(rb"(?:(?<=\n)|^)/|/(?=[A-Za-z]{3})")
 
 
 def _check(data: bytes, crc_ok: bool | None, offset: int, line: int) -> Scanned:

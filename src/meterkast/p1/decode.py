@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 from meterkast.errors import ChecksumError, FrameError, RecordError
 from meterkast.p1.crc import crc16, parse_crc
-from meterkast.p1.obis import CHANNELS, TABLE, Layout, channel_code
+from meterkast.p1.obis import CHANNELS, E_CHANNELLED, TABLE, Layout, channel_code
 from meterkast.p1.telegram import Header, LineError, MbusDevice, Telegram
 from meterkast.p1.timestamps import decode_tst, decode_tst12, is_placeholder
 from meterkast.p1.values import (
@@ -239,6 +239,8 @@ def _build_decoders() -> tuple[dict[str, Decoder], dict[str, Layout]]:
         if obj.fallback is not None:
             decoder = _with_fallback(decoder, LAYOUT_DECODERS[obj.fallback])
         codes = [channel_code(obj.code, n) for n in CHANNELS] if obj.channelled else [obj.code]
+        if obj.code in E_CHANNELLED:
+            codes += [f"1-{n}:{obj.code[4:]}" for n in CHANNELS]
         for code in codes:
             decoders[code] = decoder
             layouts[code] = obj.layout
@@ -293,7 +295,9 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
         problems = (LineError(0, _shown(garbage), f"{start} bytes before the telegram's '/' ignored"),)
     bang = text.find("!", start)
     if bang < 0:
-        raise FrameError("telegram has no '!' end marker; it is truncated", offset=len(text))
+        if strict or (header_end := text.find("\n", start)) < 0:
+            raise FrameError("telegram has no '!' end marker; it is truncated", offset=len(text))
+        return _without_end(text, start, header_end, problems)
     header_end = text.find("\n", start, bang)
     if header_end < 0:
         raise FrameError("telegram has no line after its header", offset=start)
@@ -319,6 +323,17 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     notes = () if len(header) >= 4 else (LineError(1, _shown("/" + header), "header shorter than /XXX5"),)
     # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
     return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems, notes))
+
+
+def _without_end(text: str, start: int, header_end: int, problems: tuple[LineError, ...]) -> Framed:
+    """A telegram whose input ended before its ``!`` (an Iskra MT382 capture ends so): its lines
+    are read, and the missing end is a problem, since the telegram may be cut off ([P1-3.0 §5.2])."""
+    end = len(text.rstrip("\r\n \t\x00"))
+    reason = "no '!' end marker: the telegram is cut off or ended without it"
+    problems += (LineError(text.count("\n", start, end) + 2, "", reason),)
+    header = text[start + 1 : header_end].rstrip("\r")
+    body = text[header_end + 1 : end] + "\r\n"
+    return _new_framed((text, start, header, header_end + 1, body, None, None, problems, ()))
 
 
 def _crc_problem(text: str, start: int, bang: int, crc_text: str, reason: str) -> LineError:
