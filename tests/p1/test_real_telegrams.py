@@ -1,0 +1,84 @@
+"""Real telegrams of other projects' suites (tests/p1/real_telegrams.py): meterkast reads every value
+dsmr_parser reads, under every dsmr_parser spec, by every path (decode_telegram, P1Decoder, the
+framer on a stream, ``p1 parse``); what it cannot read is a listed problem, never a dropped telegram.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+import pytest
+
+from meterkast.commands.p1 import scan_telegrams
+from meterkast.p1.decode import decode_telegram
+from meterkast.p1.framer import P1Framer
+from meterkast.p1.plan import P1Decoder
+from tests.p1.dsmr_compare import compare_read
+from tests.p1.real_telegrams import REAL, Real
+
+SPECS = (
+    "V2_2", "V3", "V4", "V5", "BELGIUM_FLUVIUS", "LUXEMBOURG_SMARTY", "SWEDEN", "Q3D", "EON_HUNGARY",
+    "AUSTRIA_ENERGIENETZE_STEIERMARK", "ISKRA_IE", "SAGEMCOM_T210_D_R", "MSN",
+)  # fmt: skip
+# Lines read differently on purpose: MSN's CT ratio (100*A)(-063*A) is two values; meterkast keeps both raw.
+KNOWN = {"1-1:31.4.0"}
+
+
+def _agreement(sample: Real, spec: str) -> list[tuple[str, str, bool]]:
+    try:
+        return compare_read(sample.data.decode("latin-1"), spec, decode_telegram(sample.data))
+    except IndexError:  # dsmr_parser's own parser fails on the line (Fluvius spec on `0-0:98.1.0(12)`)
+        return []
+
+
+@pytest.mark.parametrize("sample", REAL, ids=lambda r: r.name)
+def test_every_value_dsmr_parser_reads_is_read_the_same(sample: Real, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.CRITICAL, logger="dsmr_parser")
+    telegram = decode_telegram(sample.data)
+    assert len(telegram.errors) == sample.problems, telegram.errors
+    compared = 0
+    for spec in SPECS:
+        results = _agreement(sample, spec)
+        compared += len(results)
+        assert [r for r in results if not r[2] and r[1] not in KNOWN] == [], spec
+    assert compared and telegram.values
+
+
+@pytest.mark.parametrize("sample", REAL, ids=lambda r: r.name)
+def test_the_per_meter_decoder_agrees(sample: Real) -> None:
+    decoder = P1Decoder()
+    expected = repr(decode_telegram(sample.data))
+    assert repr(decoder.decode(sample.data)) == expected
+    assert repr(decoder.decode(sample.data)) == expected  # the planned path the second time
+
+
+def _ended(sample: Real) -> bytes:
+    """The telegram as a stream carries it: a capture that stops before '!' gets one."""
+    return sample.data if b"!" in sample.data else sample.data + b"!\r\n"
+
+
+def test_a_stream_of_all_of_them_in_odd_chunks_frames_every_one() -> None:
+    ended = [_ended(r) for r in REAL]
+    stream = b"\x00garbage" + b"junk\r\n".join(ended)  # the last one without CR LF after its CRC
+    chunks = random.Random(10).choices(range(1, 40), k=len(stream))
+    framer, frames, at = P1Framer(), [], 0
+    for size in chunks:
+        frames += framer.feed(stream[at : at + size])
+        at += size
+    frames += framer.flush()
+    assert [f.data.rstrip(b"\r\n") for f in frames] == [e.rstrip(b"\r\n") for e in ended]
+    for frame, sample in zip(frames, REAL, strict=True):
+        assert decode_telegram(frame.data).values == decode_telegram(sample.data).values, sample.name
+
+
+def test_lf_only_line_ends_read_the_same_values() -> None:
+    for sample in REAL:
+        lf = sample.data.replace(b"\r\n", b"\n")
+        assert decode_telegram(lf).values == decode_telegram(sample.data).values, sample.name
+
+
+def test_p1_parse_shows_every_one_with_its_problems() -> None:
+    scanned = scan_telegrams(b"".join(r.data + b"\r\n" for r in REAL))
+    assert [s.telegram is not None for s in scanned] == [True] * len(REAL)
+    assert [len(s.problems) for s in scanned] == [r.problems for r in REAL]
