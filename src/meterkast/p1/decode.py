@@ -55,14 +55,17 @@ Decoder = Callable[[str, str, str], Value]
 # code, then either (number)(*unit) in one group, or any groups (with 2.2/3 continuation lines),
 # or — second alternative — any other non-empty line, which is reported as bad.
 # Blanks (space, tab) are allowed before the code, before the first "(" and at the end of the line, as
-# dsmr_parser's line patterns allow them; a line of blanks alone matches nothing and is skipped.
+# dsmr_parser's line patterns allow them; a line of blanks alone matches nothing and is skipped. NUL
+# octets (some P1 adapters pad with them) count as blanks at a line's ends, and blanks may end a
+# DSMR 2.2/3 gas profile line before its continuation line.
 LINE = re.compile(
-    r"^[ \t]*(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})(?:[*.]\d{1,3})?[ \t]*"
+    r"^[ \t\0]*(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})(?:[*.]\d{1,3})?[ \t]*"
     r"(?:\((-?\d{1,24}(?:\.\d{1,24})?)(?:\*([A-Za-z0-9]{1,12}))?\)"
-    r"|((?:\([^()\r\n]*\))+(?:\r?\n\([^()\r\n]*\))*))[ \t\r]*$"
-    r"|^[ \t]*([^ \t\r\n][^\r\n]*)",
+    r"|((?:\([^()\r\n]*\))+(?:[ \t\0]*\r?\n\([^()\r\n]*\))*))[ \t\r\0]*$"
+    r"|^[ \t\0]*([^ \t\r\n\0][^\r\n]*)",
     re.MULTILINE | re.ASCII,
 )
+_CONTINUATION = re.compile(r"\)[ \t\0]*\r?\n")
 _CRC_TEXT = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)
 _NUMBER = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)
 _UNIT = re.compile(r"[A-Za-z0-9]{0,12}", re.ASCII)
@@ -96,7 +99,7 @@ def _split(groups: str) -> list[str]:
     if not groups:
         return []
     if "\n" in groups:
-        groups = groups.replace("\r\n", "").replace("\n", "")
+        groups = _CONTINUATION.sub(")", groups)
     return groups[1:-1].split(")(")
 
 
@@ -157,7 +160,7 @@ def _captured(num: str, unit: str, groups: str) -> Value:
 
 def _duration(text: str) -> int:
     value, _, unit = text.partition("*")
-    if not value.isdecimal() or unit not in ("s", ""):
+    if not value.isdecimal() or unit not in ("s", "S", ""):  # unit case carries no meaning
         raise RecordError(f"power failure duration {text!r} is not seconds")
     return int(value)
 
