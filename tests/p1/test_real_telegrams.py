@@ -5,15 +5,21 @@ framer on a stream, ``p1 parse``); what it cannot read is a listed problem, neve
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
+from collections.abc import Callable
 
 import pytest
 
 from meterkast.commands.p1 import scan_telegrams
+from meterkast.errors import LinkError
+from meterkast.io.p1_reader import MemoryTransport, SerialSettings, p1_reader
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.framer import P1Framer
 from meterkast.p1.plan import P1Decoder
+from meterkast.p1.telegram import Telegram
 from tests.p1.dsmr_compare import compare_read
 from tests.p1.real_telegrams import REAL, Real
 
@@ -72,10 +78,47 @@ def test_a_stream_of_all_of_them_in_odd_chunks_frames_every_one() -> None:
         assert decode_telegram(frame.data).values == decode_telegram(sample.data).values, sample.name
 
 
-def test_lf_only_line_ends_read_the_same_values() -> None:
+@pytest.mark.parametrize("ends", [b"\n", b"\r\r\n"], ids=["LF", "CR CR LF"])
+def test_other_line_ends_read_the_same_values(ends: bytes) -> None:
     for sample in REAL:
-        lf = sample.data.replace(b"\r\n", b"\n")
-        assert decode_telegram(lf).values == decode_telegram(sample.data).values, sample.name
+        changed = sample.data.replace(b"\r\n", ends)
+        expected = decode_telegram(sample.data)
+        assert decode_telegram(changed).values == expected.values, sample.name
+        assert len(decode_telegram(changed).errors) == len(expected.errors), sample.name
+
+
+STREAMS: dict[str, Callable[[list[bytes]], bytes]] = {
+    "CR LF": b"".join,
+    "LF only": lambda ts: b"".join(t.replace(b"\r\n", b"\n") for t in ts),
+    "CR CR LF": lambda ts: b"".join(t.replace(b"\r\n", b"\r\r\n") for t in ts),
+    "NUL after the CRC": lambda ts: b"".join(t.rstrip(b"\r\n") + b"\0\r\n" for t in ts),
+    "garbage between": b"\xff\0junk".join,
+    "nothing after the CRC": lambda ts: b"".join(t.rstrip(b"\r\n") for t in ts),
+}
+
+
+@pytest.mark.parametrize("shape", STREAMS)
+def test_the_reader_yields_every_one_whatever_the_stream_looks_like(shape: str) -> None:
+    ended = [_ended(r) for r in REAL]
+    stream = STREAMS[shape](ended)
+    sizes = random.Random(shape).choices(range(1, 64), k=len(stream))
+    chunks, at = [], 0
+    for size in sizes:
+        chunks.append(stream[at : at + size])
+        at += size
+
+    async def connect(url: str, settings: SerialSettings) -> MemoryTransport:
+        return MemoryTransport(chunks)
+
+    async def read_all() -> list[Telegram]:
+        got = []
+        with contextlib.suppress(LinkError):
+            async for telegram in p1_reader("memory", connect=connect, max_reconnects=0, skip_bad_crc=False):
+                got.append(telegram)
+        return got
+
+    got = asyncio.run(read_all())
+    assert [t.values for t in got] == [decode_telegram(e).values for e in ended]
 
 
 def test_p1_parse_shows_every_one_with_its_problems() -> None:

@@ -57,15 +57,15 @@ Decoder = Callable[[str, str, str], Value]
 # Blanks (space, tab) are allowed before the code, before the first "(" and at the end of the line, as
 # dsmr_parser's line patterns allow them; a line of blanks alone matches nothing and is skipped. NUL
 # octets (some P1 adapters pad with them) count as blanks at a line's ends, and blanks may end a
-# DSMR 2.2/3 gas profile line before its continuation line.
+# DSMR 2.2/3 gas profile line before its continuation line (CR CR LF ends too).
 LINE = re.compile(
     r"^[ \t\0]*(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})(?:[*.]\d{1,3})?[ \t]*"
     r"(?:\((-?\d{1,24}(?:\.\d{1,24})?)(?:\*([A-Za-z0-9]{1,12}))?\)"
-    r"|((?:\([^()\r\n]*\))+(?:[ \t\0]*\r?\n\([^()\r\n]*\))*))[ \t\r\0]*$"
+    r"|((?:\([^()\r\n]*\))+(?:[ \t\0\r]*\n\([^()\r\n]*\))*))[ \t\r\0]*$"
     r"|^[ \t\0]*([^ \t\r\n\0][^\r\n]*)",
     re.MULTILINE | re.ASCII,
 )
-_CONTINUATION = re.compile(r"\)[ \t\0]*\r?\n")
+_CONTINUATION = re.compile(r"\)[ \t\0\r]*\n")
 _CRC_TEXT = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)
 _NUMBER = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)
 _UNIT = re.compile(r"[A-Za-z0-9]{0,12}", re.ASCII)
