@@ -310,10 +310,10 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     crc_ok: bool | None = None
     if crc_text:
         if strict:
-            crc = parse_crc(crc_text.strip(" \t"))
+            crc = parse_crc(crc_text.strip(" \t\0"))
         elif found := _CRC_TEXT.match(crc_text):
             crc = int(found.group(), 16)
-            if crc_text[found.end() :].strip():
+            if crc_text[found.end() :].strip(" \t\0"):  # a NUL may follow the CRC, as dsmr_parser allows
                 problems += (_crc_problem(text, start, bang, crc_text, "text after the CRC ignored"),)
         elif crc_text.strip():
             problems += (_crc_problem(text, start, bang, crc_text, "no CRC after '!': 1 to 4 hex digits expected"),)
