@@ -66,6 +66,7 @@ LINE = re.compile(
     re.MULTILINE | re.ASCII,
 )
 _CONTINUATION = re.compile(r"\)[ \t\0\r]*\n")
+_STAMP = re.compile(r"\d{12}[SWsw]?", re.ASCII)
 _CRC_TEXT = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)
 _NUMBER = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)
 _UNIT = re.compile(r"[A-Za-z0-9]{0,12}", re.ASCII)
@@ -152,6 +153,11 @@ def _captured(num: str, unit: str, groups: str) -> Value:
     parts = _split(groups)
     if len(parts) != 2:
         raise RecordError("expected (TST)(value*unit)")
+    if _STAMP.fullmatch(parts[1]) and not _STAMP.fullmatch(parts[0]):
+        # An Iskra IE.5 (Belgium, 2026) sends 1-0:1.6.0(08.796*kW)(260102010000): value first.
+        value, value_unit = _number(parts[0])
+        captured = CapturedValue(_tst(parts[1]), value, value_unit)
+        raise PartlyRead("groups in reverse order, (value)(time stamp): read as (time stamp)(value)", captured)
     value, value_unit = _number(parts[1])
     if is_placeholder(parts[0]):
         raise PartlyRead(_placeholder(parts[0]), CapturedValue(None, value, value_unit))
