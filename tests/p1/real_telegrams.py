@@ -1,14 +1,14 @@
-"""Real P1 telegrams other projects keep in their test suites (issue 10, second pass).
+"""Real P1 telegrams other projects keep in their test suites or users posted in issues (issue 10).
 
-Each keeps its source (repository: path). Licences: node-dsmr-parser (athombv) and dsmr-reader are
-used for these short telegrams only, as test data with attribution; no code is copied. They are
-kept as those suites keep them (anonymised identifiers, so many CRCs no longer match). The
-node-dsmr-parser files are LF-only text files; they are given CR LF line ends as a meter sends them,
-``end`` being what follows the last line (``!CRC``, ``!``, or nothing when the capture stops before
-the ``!``). dsmr-reader's lists of lines are kept byte for byte as its tests join them: their
-non-raw Python strings make ``\\253`` the octet 0xAB and ``\\2`` the octet 0x02 in the headers.
-``tests/p1/test_real_telegrams.py`` compares every value dsmr_parser reads from them with
-meterkast's, under every dsmr_parser spec.
+Each keeps its source (repository: path, or the issue). Licences: esphome-libs/dsmr_parser is MIT;
+from node-dsmr-parser (athombv), dsmr-reader and issue posts only these short telegrams are used,
+as test data with attribution; no code is copied. They are kept as their sources keep them
+(anonymised identifiers, so many CRCs no longer match). Text files and posts are LF-only; they are
+given CR LF line ends as a meter sends them, ``end`` being what follows the last line (``!CRC``,
+``!``, or nothing when the capture stops before the ``!``). dsmr-reader's lists of lines are kept
+byte for byte as its tests join them: their non-raw Python strings make ``\\253`` the octet 0xAB
+and ``\\2`` the octet 0x02 in the headers. ``tests/p1/test_real_telegrams.py`` compares every value
+dsmr_parser reads from them with meterkast's, under every dsmr_parser spec.
 """
 
 from __future__ import annotations
@@ -886,6 +886,66 @@ REAL = [
         ),
         1,
         frozenset({"1-0:1.6.0"}),
+    ),
+    Real(
+        "Kaifa DSMR 4.0 with a max-demand history in kW and W, CRC in mixed case",
+        "esphome-libs/dsmr_parser (MIT): tests/parser_test.cpp",
+        _t(
+            r"""
+/KFM5KAIFA-METER
+
+1-3:0.2.8(40)
+0-0:1.0.0(150117185916W)
+0-0:96.1.1(0000000000000000000000000000000000)
+1-0:1.8.1(000671.578*kWh)
+1-0:1.8.2(000842.472*kWh)
+1-0:2.8.1(000000.000*kWh)
+1-0:2.8.2(000000.000*kWh)
+0-0:96.14.0(0001)
+1-0:1.7.0(00.333*kW)
+1-0:2.7.0(00.000*kW)
+0-0:17.0.0(999.9*kW)
+0-0:96.3.10(1)
+0-0:96.7.21(00008)
+0-0:96.7.9(00007)
+1-0:99.97.0(1)(0-0:96.7.19)(000101000001W)(2147483647*s)
+0-0:98.1.0(2)(1-0:1.6.0)(1-0:1.6.0)(230201000000W)(230117224500W)(04.329*kW)(230202000000W)(230214224500W)(04529*W)
+1-0:32.32.0(00000)
+1-0:32.36.0(00000)
+0-0:96.13.1()
+0-0:96.13.0()
+1-0:31.7.0(001*A)
+1-0:21.7.0(00.332*kW)
+1-0:22.7.0(00.000*kW)
+0-1:24.1.0(003)
+0-1:96.1.0(0000000000000000000000000000000000)
+0-1:24.2.1(150117180000W)(00473.789*m3)
+0-1:24.4.0(1)
+""",
+            "!f2C9\r\n",
+        ),
+        0,
+    ),
+    Real(
+        "EasyMeter Q3D: *255 codes, values in W, '!' without CRC",
+        "https://github.com/basvdlei/gotsmart/issues/7",
+        _t(
+            r"""
+/ESY5Q3DB1024 V3.04
+
+1-0:0.0.0*255(0272031312565)
+1-0:1.8.0*255(00066982.7369255*kWh)
+1-0:2.8.0*255(00025261.5976087*kWh)
+1-0:21.7.0*255(000210.92*W)
+1-0:41.7.0*255(000225.08*W)
+1-0:61.7.0*255(000144.75*W)
+1-0:1.7.0*255(000580.75*W)
+1-0:96.5.5*255(80)
+0-0:96.1.255*255(1ESY1313002565)
+""",
+            "!\r\n",
+        ),
+        0,
     ),
     # dsmr-reader's lists of lines, byte for byte as its tests join them.
     Real(
