@@ -139,3 +139,23 @@ def test_a_max_demand_sent_value_first_is_read_with_its_time_and_a_note() -> Non
     assert isinstance(peak, CapturedValue)
     assert (peak.time, peak.value, peak.unit) == (datetime(2026, 1, 2, 1, tzinfo=AMSTERDAM), Decimal("8.796"), "kW")
     assert [n.text for n in telegram.notes] == ["1-0:1.6.0(08.796*kW)(260102010000)"]
+
+
+def test_a_connection_closing_before_the_last_telegrams_end_is_reported_or_shown() -> None:
+    """Not verified (no CRC, may be cut off): shown with the cut as a problem only when asked for."""
+    (capture,) = [r for r in REAL if r.name == "Iskra MT382, input ends before '!'"]
+
+    async def connect(url: str, settings: SerialSettings) -> MemoryTransport:
+        return MemoryTransport([capture.data[:100], capture.data[100:]])
+
+    async def read_all(skip_bad_crc: bool) -> list[Telegram]:
+        got = []
+        with contextlib.suppress(LinkError):
+            async for telegram in p1_reader("memory", connect=connect, max_reconnects=0, skip_bad_crc=skip_bad_crc):
+                got.append(telegram)
+        return got
+
+    assert asyncio.run(read_all(skip_bad_crc=True)) == []
+    (shown,) = asyncio.run(read_all(skip_bad_crc=False))
+    assert shown.values == decode_telegram(capture.data).values
+    assert [e.reason for e in shown.errors] == ["no '!' end marker: the telegram is cut off or ended without it"]

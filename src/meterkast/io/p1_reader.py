@@ -315,8 +315,14 @@ class _Session:
         return self._decode(self._framer.feed(data))
 
     def flush(self) -> list[Telegram]:
-        """End of the connection: the telegram in progress, if its ``!`` arrived."""
-        return self._decode(self._framer.flush())
+        """End of the connection: the telegram in progress, if its ``!`` arrived; one cut off before it
+        is, like one with a bad CRC, not verified: yielded with the cut as a problem only when bad CRCs
+        are (``skip_bad_crc=False``), else counted and reported."""
+        before = self._framer.counters.truncated
+        frames = self._framer.flush(cut=not self._skip_bad_crc)
+        if self._skip_bad_crc and self._framer.counters.truncated > before:
+            self._report.note("telegrams cut off at the end of a connection", "no '!' before the connection closed")
+        return self._decode(frames)
 
     def _decode(self, frames: list[Frame]) -> list[Telegram]:
         telegrams: list[Telegram] = []

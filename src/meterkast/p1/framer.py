@@ -85,8 +85,13 @@ class P1Framer:
                 frames.append(frame)
         return frames
 
-    def flush(self) -> list[Frame]:
-        """End of input: the telegram held, if its ``!`` has arrived; the rest is dropped (``truncated``)."""
+    def flush(self, *, cut: bool = False) -> list[Frame]:
+        """End of input: the telegram held, if its ``!`` has arrived; the rest is dropped (``truncated``).
+
+        With ``cut``, a telegram whose ``!`` never arrived is also returned (``crc=None``,
+        ``crc_ok=None``; ``decode_telegram`` lists its missing end as a problem); it still counts
+        as ``truncated``, so the caller decides whether to use lines of a telegram that may be cut off.
+        """
         buffer = self._buffer
         frames: list[Frame] = []
         bang = buffer.find(b"!", 1)
@@ -96,6 +101,8 @@ class P1Framer:
                 frames.append(frame)
         if buffer[:1] == b"/":  # a telegram cut off before its "!"
             self.counters.truncated += 1
+            if cut and b"\n" in buffer:
+                frames.append(Frame(bytes(buffer), None, None))
             buffer.clear()
         self._discard(len(buffer))
         return frames
