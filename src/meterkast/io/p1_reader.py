@@ -18,7 +18,9 @@ Rules this module keeps:
   as ``line_errors``. Each kind is reported through
   ``logging`` at most once per ``report_every_s`` ("37 telegrams with a bad CRC in the last 60 s"),
   timed on an injected monotonic clock;
-- end of a connection ends the telegram in progress (a last ``!CRC`` without CR LF is still read);
+- end of a connection ends the telegram in progress (a last ``!CRC`` without CR LF is still read; one
+  whose ``!`` never came is handled like a bad CRC: reported and skipped, or with ``skip_bad_crc=False``
+  yielded with the cut in ``Telegram.errors``);
 - with a key, a frame that fails authentication is skipped and reported; three in a row with nothing
   good between them probably mean the key is wrong, which is said (rate-limited) at ERROR level; the
   reader ends with ``AuthenticationError`` only when the caller asks for that (``max_auth_failures``),
