@@ -44,8 +44,11 @@ def _as_text(data: bytes | bytearray | memoryview | str) -> tuple[bytes, str]:
     if isinstance(data, str):
         try:
             return data.encode("latin-1"), data
-        except UnicodeEncodeError as exc:
-            raise FrameError(f"telegram has a non-octet character at {exc.start}", offset=exc.start) from exc
+        except UnicodeEncodeError:
+            # Text beyond Latin-1 (a T211 sent full-width parentheses) came as UTF-8 octets: those
+            # octets are the telegram (and its CRC); the lines holding them become problems.
+            raw = data.encode("utf-8", "surrogatepass")
+            return raw, raw.decode("latin-1")
     if not isinstance(data, bytes | bytearray | memoryview):
         raise FrameError(f"a telegram is bytes or text, not {type(data).__name__}")
     raw = bytes(data)
