@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 
 from meterkast.commands.p1 import scan_telegrams
-from meterkast.errors import LinkError
+from meterkast.errors import FrameError, LinkError
 from meterkast.io.p1_reader import MemoryTransport, SerialSettings, p1_reader
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.framer import P1Framer
@@ -63,13 +63,16 @@ def test_the_per_meter_decoder_agrees(sample: Real) -> None:
     assert repr(decoder.decode(sample.data)) == expected  # the planned path the second time
 
 
+FRAMED = [r for r in REAL if r.data.startswith(b"/")]  # a stream needs the '/' to find a telegram
+
+
 def _ended(sample: Real) -> bytes:
     """The telegram as a stream carries it: a capture that stops before '!' gets one."""
     return sample.data if b"!" in sample.data else sample.data + b"!\r\n"
 
 
 def test_a_stream_of_all_of_them_in_odd_chunks_frames_every_one() -> None:
-    ended = [_ended(r) for r in REAL]
+    ended = [_ended(r) for r in FRAMED]
     stream = b"\x00garbage" + b"junk\r\n".join(ended)  # the last one without CR LF after its CRC
     chunks = random.Random(10).choices(range(1, 40), k=len(stream))
     framer, frames, at = P1Framer(), [], 0
@@ -78,7 +81,7 @@ def test_a_stream_of_all_of_them_in_odd_chunks_frames_every_one() -> None:
         at += size
     frames += framer.flush()
     assert [f.data.rstrip(b"\r\n") for f in frames] == [e.rstrip(b"\r\n") for e in ended]
-    for frame, sample in zip(frames, REAL, strict=True):
+    for frame, sample in zip(frames, FRAMED, strict=True):
         assert decode_telegram(frame.data).values == decode_telegram(sample.data).values, sample.name
 
 
@@ -103,7 +106,7 @@ STREAMS: dict[str, Callable[[list[bytes]], bytes]] = {
 
 @pytest.mark.parametrize("shape", STREAMS)
 def test_the_reader_yields_every_one_whatever_the_stream_looks_like(shape: str) -> None:
-    ended = [_ended(r) for r in REAL]
+    ended = [_ended(r) for r in FRAMED]
     stream = STREAMS[shape](ended)
     sizes = random.Random(shape).choices(range(1, 64), k=len(stream))
     chunks, at = [], 0
@@ -126,9 +129,20 @@ def test_the_reader_yields_every_one_whatever_the_stream_looks_like(shape: str) 
 
 
 def test_p1_parse_shows_every_one_with_its_problems() -> None:
-    scanned = scan_telegrams(b"".join(r.data + b"\r\n" for r in REAL))
-    assert [s.telegram is not None for s in scanned] == [True] * len(REAL)
-    assert [len(s.problems) for s in scanned] == [r.problems for r in REAL]
+    scanned = scan_telegrams(b"".join(r.data + b"\r\n" for r in FRAMED))
+    assert [s.telegram is not None for s in scanned] == [True] * len(FRAMED)
+    assert [len(s.problems) for s in scanned] == [r.problems for r in FRAMED]
+
+
+def test_lines_whose_header_line_was_lost_are_read_not_verified() -> None:
+    """A capture that starts after the '/' line: p1 parse shows its lines; the CRC cannot match."""
+    (headless,) = [r for r in REAL if not r.data.startswith(b"/")]
+    (scanned,) = scan_telegrams(headless.data)
+    assert scanned.telegram is not None and scanned.telegram.crc_ok is False
+    assert scanned.telegram.values == decode_telegram(headless.data).values
+    assert [p.reason for p in scanned.problems] == ["no '/' header line: the start of the telegram is missing"]
+    with pytest.raises(FrameError):
+        decode_telegram(headless.data, strict=True)
 
 
 def test_a_max_demand_sent_value_first_is_read_with_its_time_and_a_note() -> None:

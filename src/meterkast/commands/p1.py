@@ -307,11 +307,16 @@ def scan_telegrams(data: bytes) -> list[Scanned]:
         if item.telegram is None or not item.telegram.values:
             item = Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input")
         found.append(item)
+    if not found and _OBIS_LINE.search(data):  # OBIS lines but no "/": the header line was lost
+        item = _check(data, None, 0, 1)
+        if item.telegram is not None and item.telegram.values:
+            found.append(item)
     return sorted(found, key=lambda s: s.offset)
 
 
 # Where a telegram may start: a "/" at a line start or before a FLAG id (as P1Framer decides).
 _STARTS = re.compile(rb"(?:(?<=\n)|^)/|/(?=[A-Za-z]{3})")
+_OBIS_LINE = re.compile(rb"^[ \t]*\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}\(", re.MULTILINE)
 
 
 def _check(data: bytes, crc_ok: bool | None, offset: int, line: int) -> Scanned:

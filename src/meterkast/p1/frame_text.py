@@ -17,6 +17,7 @@ from meterkast.p1.crc import crc16, parse_crc
 from meterkast.p1.telegram import LineError
 
 _CRC_TEXT = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)
+_OBIS_LINE = re.compile(r"^[ \t]*\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}", re.MULTILINE | re.ASCII)
 
 
 class Framed(NamedTuple):
@@ -60,7 +61,7 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     raw, text = _as_text(data)
     start = text.find("/")
     if start < 0:
-        raise FrameError("a telegram starts with '/'; there is none", offset=0)
+        return _without_header(raw, text, strict=strict)
     problems: tuple[LineError, ...] = ()
     if start and text[:start].strip():
         garbage = text[:start].strip()
@@ -106,6 +107,25 @@ def _without_end(text: str, start: int, header_end: int, problems: tuple[LineErr
     header = text[start + 1 : header_end].rstrip("\r")
     body = text[header_end + 1 : end] + "\r\n"
     return _new_framed((text, start, header, header_end + 1, body, None, None, problems, ()))
+
+
+def _without_header(raw: bytes, text: str, *, strict: bool) -> Framed:
+    """Lines with no ``/`` header before them (a logger lost the first line, domoticz#4874): they
+    are read; the missing start is a problem, and the CRC, over octets that lack the header, cannot
+    match ([P1-4.2.2 §5.2]), so the values are flagged as not verified."""
+    if strict or (line := _OBIS_LINE.search(text)) is None:
+        raise FrameError("a telegram starts with '/'; there is none", offset=0)
+    first = line.start()
+    problems = (LineError(0, "", "no '/' header line: the start of the telegram is missing"),)
+    bang = text.find("!", first)
+    if bang < 0:
+        return _without_end(text, first, first - 1, problems)
+    crc: int | None = None
+    crc_ok: bool | None = None
+    if found := _CRC_TEXT.match(text, bang + 1):
+        crc = int(found.group(), 16)
+        crc_ok = crc16(raw[first : bang + 1]) == crc
+    return _new_framed((text, first, "", first, text[first:bang], crc, crc_ok, problems, ()))
 
 
 def _crc_problem(text: str, start: int, bang: int, crc_text: str, reason: str) -> LineError:
