@@ -21,6 +21,7 @@ from meterkast.cli import main
 from meterkast.sim.installation import Installation
 from meterkast.sim.p1_source import P1Port
 from tests.p1.odd_corpus import ODD
+from tests.p1.real_telegrams import REAL
 
 START = datetime(2024, 10, 27, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +58,14 @@ def test_parse_reports_bad_telegrams_with_their_position(tmp_path: Path, capsys:
     assert main(["p1", "parse", str(path), "--json"]) == 1  # some bad, some good
     captured = capsys.readouterr()
     objects = [json.loads(line) for line in captured.out.splitlines()]
-    assert [o.get("crc_ok") for o in objects] == [True, False, None, True]  # the cut-off one has no values
+    assert [o.get("crc_ok") for o in objects] == [True, False, None, True]  # the cut-off one has no CRC
     assert objects[0]["mbus"]["1"]["equipment_id"] == "G0001123456789012"
     bad_at = len(b"noise before\r\n") + len(good[0])
     assert objects[1]["values"]["1-0:1.8.1"]["value"].startswith("9.")  # shown, flagged as not verified
     assert objects[1]["crc"]["sent"] != objects[1]["crc"]["computed"] and objects[1]["offset"] == bad_at
-    assert "cut off" in objects[2]["error"] and objects[2]["offset"] == bad_at + len(bad_crc)
+    cut_off = objects[2]  # its lines up to the cut are read, the cut is a problem: nothing dropped
+    assert cut_off["offset"] == bad_at + len(bad_crc) and cut_off["values"]
+    assert any("cut off" in p["reason"] for p in cut_off["problems"])
     errors = captured.err.splitlines()
     assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line 28): CRC mismatch: the telegram says")
     assert "values shown but not verified" in errors[0]
@@ -198,3 +201,17 @@ def test_read_survives_a_hostile_port(capsys: pytest.CaptureFixture[str]) -> Non
     objects = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [o["values"] == {} for o in objects] == [True, False, False]
     assert all(o["crc_ok"] for o in objects)
+
+
+def test_parse_shows_registers_in_their_own_unit_and_channel(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Sagemcom T210 counts in Wh (not kWh); a Sagemcom XT211 writes its registers as 1-1:1.8.1."""
+    (t210,) = [r for r in REAL if r.name.startswith("Sagemcom T210 Wh")]
+    (xt211,) = [r for r in REAL if r.name.startswith("Sagemcom XT211")]
+    path = tmp_path / "two.p1"
+    path.write_bytes(t210.data + xt211.data)
+    main(["p1", "parse", str(path)])
+    first, second = capsys.readouterr().out.splitlines()
+    assert "+A 134904 Wh/66378 Wh  -A 317131 Wh/3777 Wh  P 0 W" in first
+    assert "+A 1595.070/5216.778 kWh  -A 4478.038/4.648 kWh  P 1.622 kW" in second

@@ -96,7 +96,7 @@ def test_garbage_line() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"garbage", b"/ABC5\r\n\r\n1-0:1.8.1(1*kWh)\r\n", b"/AB!\r\n", b"/ABC5!12\r\n"],
+    [b"", b"garbage", b"/AB!\r\n", b"/ABC5!12\r\n", b"/ABC5 1-0:1.8.1(1*kWh)"],
 )
 def test_framing_errors(data: bytes) -> None:
     with pytest.raises(FrameError):
@@ -105,8 +105,8 @@ def test_framing_errors(data: bytes) -> None:
 
 def test_str_input_and_leading_white_space() -> None:
     assert decode_telegram("\r\n" + E350.decode()).crc_ok is True
-    with pytest.raises(FrameError):
-        decode_telegram("/ABC5\r\n\r\n0-0:96.13.0(€)\r\n!")
+    # beyond Latin-1: the UTF-8 octets are the telegram (bytes are bytes), each octet one character
+    assert decode_telegram("/ABC5\r\n\r\n0-0:96.13.0(€)\r\n!").values["0-0:96.13.0"] == "€".encode().decode("latin-1")
 
 
 def test_lf_only_lines() -> None:
@@ -120,3 +120,22 @@ def test_power_failure_log_variants() -> None:
         assert t["1-0:99.97.0"] == ()
     with pytest.raises(RecordError, match="announces 2"):
         decode_telegram(lenient=False, data=b"/ABC5x\r\n\r\n1-0:99.97.0(2)(0-0:96.7.19)(000101000001W)(5*s)\r\n!\r\n")
+
+
+def test_a_telegram_the_input_ends_before_its_end_marker_is_read_with_a_problem() -> None:
+    data = b"/ABC5\r\n\r\n1-0:1.8.1(1*kWh)\r\n"
+    telegram = decode_telegram(data)
+    assert telegram.decimal("1-0:1.8.1") == Decimal(1)
+    assert telegram.crc_ok is None
+    assert [e.reason for e in telegram.errors] == ["no '!' end marker: the telegram is cut off or ended without it"]
+    with pytest.raises(FrameError):
+        decode_telegram(data, strict=True)
+
+
+@pytest.mark.parametrize("odd", ["（225.0*V）", "\ud800", "€"])
+def test_text_beyond_latin1_is_read_as_its_utf8_octets(odd: str) -> None:
+    """A str telegram with characters beyond Latin-1: its UTF-8 octets are the telegram, not an error."""
+    text = f"/ABC5\r\n\r\n1-0:1.8.1(1*kWh)\r\n1-0:52.7.0{odd}\r\n!\r\n"
+    telegram = decode_telegram(text)
+    assert telegram.decimal("1-0:1.8.1") == Decimal(1)
+    assert len(telegram.errors) == 1

@@ -8,7 +8,10 @@ import pytest
 
 from meterkast.errors import RecordError
 from meterkast.p1 import formats as f
+from meterkast.p1.convert import to_telegram_data
+from meterkast.p1.decode import decode_telegram
 from meterkast.p1.values import Quantity
+from tests.p1.real_telegrams import REAL
 
 
 @pytest.mark.parametrize(
@@ -66,3 +69,10 @@ def test_octets() -> None:
     assert f.decode_octets("09610") == "09610"  # odd length: sent in clear
     assert f.decode_octets("1ESY1336001560") == "1ESY1336001560"  # not hex
     assert f.S96_HEX.from_value("ADC3", None) == "\xad\xc3"  # Latin-1: every byte survives
+
+
+def test_unit_case_carries_no_meaning_when_converting() -> None:
+    (lower,) = [r for r in REAL if r.name.startswith("DSMR 5 example, lowercase units")]
+    data = to_telegram_data(decode_telegram(lower.data))
+    assert data.import_t1_kwh == Decimal("123456.789")
+    assert data.voltage_v == (Decimal("220.1"), Decimal("220.2"), Decimal("220.3"))

@@ -67,3 +67,14 @@ def test_crc_line_split_across_chunks() -> None:
     framer = P1Framer()
     assert framer.feed(V5[:-4]) == []
     assert [f.crc_ok for f in framer.feed(V5[-4:])] == [True]
+
+
+def test_a_slash_inside_a_line_is_text_but_a_header_after_a_cut_starts_a_telegram() -> None:
+    text_with_slash = V22.replace(b"0-0:96.13.0()", b"0-0:96.13.0(test-/-test)")
+    cut_mid_line = V5[: V5.index(b"1-0:32.7.0") + 14]  # "1-0:32.7.0(023" and then the next header
+    for chunk in (1, 5, len(text_with_slash)):
+        framer = P1Framer()
+        stream = text_with_slash + cut_mid_line + V5
+        frames = [f for i in range(0, len(stream), chunk) for f in framer.feed(stream[i : i + chunk])]
+        assert [f.data for f in frames] == [text_with_slash, V5]
+        assert framer.counters.truncated == 1

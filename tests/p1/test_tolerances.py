@@ -11,6 +11,7 @@ from meterkast.p1.framer import P1Framer
 from meterkast.p1.plan import P1Decoder
 from meterkast.p1.timestamps import decode_tst, is_placeholder
 from meterkast.p1.values import CapturedValue, PowerFailure, RawValue
+from tests.p1.corpus import by_name
 from tests.p1.odd_corpus import V5, V42, with_crc
 
 EMPTY = b"/ISk5\\2MT3\n!3F97\r\n"  # valid CRC, no data lines
@@ -107,3 +108,11 @@ def test_a_short_header_and_extra_carriage_returns() -> None:
     doubled = with_crc(V5.replace(b"*kWh)\r\n", b"*kWh)\r\r\n"))
     assert decode_telegram(doubled).errors == ()
     assert decode_telegram(doubled).values == decode_telegram(V5).values
+
+
+def test_a_nul_after_the_crc_is_no_problem() -> None:
+    """dsmr_parser's telegram pattern allows one NUL after the CRC; some adapters send it."""
+    data = by_name("v5").data.rstrip(b"\r\n") + b"\0\r\n"
+    for strict in (False, True):
+        telegram = decode_telegram(data, strict=strict)
+        assert telegram.crc_ok is True and telegram.errors == ()

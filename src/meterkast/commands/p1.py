@@ -127,9 +127,21 @@ def telegram_json(telegram: Telegram) -> dict[str, Any]:
     }
 
 
-def _quantity(telegram: Telegram, code: str) -> str:
-    value = telegram.get(code)
-    return f"{value.value}" if isinstance(value, Quantity) else "-"
+def _register(telegram: Telegram, code: str) -> Quantity | None:
+    """The register, or the same register on another channel (a Sagemcom XT211 sends 1-1:1.8.1)."""
+    for candidate in (code, *(f"1-{n}:{code[4:]}" for n in range(1, 10))):
+        value = telegram.values.get(candidate)
+        if value is not None:
+            return value if isinstance(value, Quantity) else None
+    return None
+
+
+def _shown(telegram: Telegram, label: str, codes: tuple[str, ...], unit: str) -> str:
+    """``+A 1.2/3.4 kWh``; each value with its own unit when one is not ``unit`` (a T210 sends Wh)."""
+    values = [_register(telegram, code) for code in codes]
+    if all(v is None or (v.unit or "").lower() == unit.lower() for v in values):
+        return f"{label} {'/'.join('-' if v is None else str(v.value) for v in values)} {unit}"
+    return f"{label} " + "/".join("-" if v is None else f"{v.value} {v.unit or '(no unit)'}" for v in values)
 
 
 def telegram_text(telegram: Telegram) -> str:
@@ -137,9 +149,9 @@ def telegram_text(telegram: Telegram) -> str:
     stamp = telegram.timestamp.isoformat() if telegram.timestamp else "(no time stamp)"
     parts = [
         stamp,
-        f"+A {_quantity(telegram, '1-0:1.8.1')}/{_quantity(telegram, '1-0:1.8.2')} kWh",
-        f"-A {_quantity(telegram, '1-0:2.8.1')}/{_quantity(telegram, '1-0:2.8.2')} kWh",
-        f"P {_quantity(telegram, '1-0:1.7.0')} kW",
+        _shown(telegram, "+A", ("1-0:1.8.1", "1-0:1.8.2"), "kWh"),
+        _shown(telegram, "-A", ("1-0:2.8.1", "1-0:2.8.2"), "kWh"),
+        _shown(telegram, "P", ("1-0:1.7.0",), "kW"),
     ]
     for n, device in telegram.mbus.items():
         reading = device.reading
@@ -286,12 +298,25 @@ def scan_telegrams(data: bytes) -> list[Scanned]:
         spans.append((offset, position))
         line = data.count(b"\n", 0, offset) + 1
         found.append(_check(frame.data, frame.crc_ok, offset, line))
-    for match in re.finditer(rb"/", data):
-        where = match.start()
-        if not any(start <= where < end for start, end in spans):
-            line = data.count(b"\n", 0, where) + 1
-            found.append(Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input"))
+    cut = [m.start() for m in _STARTS.finditer(data) if not any(a <= m.start() < b for a, b in spans)]
+    for where in cut:
+        # Its lines are read up to the next telegram (or the end): nothing that arrived is dropped.
+        end = min([b for b in cut if b > where] + [a for a, _ in spans if a > where] + [len(data)])
+        line = data.count(b"\n", 0, where) + 1
+        item = _check(data[where:end], None, where, line)
+        if item.telegram is None or not item.telegram.values:
+            item = Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input")
+        found.append(item)
+    if not found and _OBIS_LINE.search(data):  # OBIS lines but no "/": the header line was lost
+        item = _check(data, None, 0, 1)
+        if item.telegram is not None and item.telegram.values:
+            found.append(item)
     return sorted(found, key=lambda s: s.offset)
+
+
+# Where a telegram may start: a "/" at a line start or before a FLAG id (as P1Framer decides).
+_STARTS = re.compile(rb"(?:(?<=\n)|^)/|/(?=[A-Za-z]{3})")
+_OBIS_LINE = re.compile(rb"^[ \t]*\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}\(", re.MULTILINE)
 
 
 def _check(data: bytes, crc_ok: bool | None, offset: int, line: int) -> Scanned:

@@ -18,7 +18,9 @@ Rules this module keeps:
   as ``line_errors``. Each kind is reported through
   ``logging`` at most once per ``report_every_s`` ("37 telegrams with a bad CRC in the last 60 s"),
   timed on an injected monotonic clock;
-- end of a connection ends the telegram in progress (a last ``!CRC`` without CR LF is still read);
+- end of a connection ends the telegram in progress (a last ``!CRC`` without CR LF is still read; one
+  whose ``!`` never came is handled like a bad CRC: reported and skipped, or with ``skip_bad_crc=False``
+  yielded with the cut in ``Telegram.errors``);
 - with a key, a frame that fails authentication is skipped and reported; three in a row with nothing
   good between them probably mean the key is wrong, which is said (rate-limited) at ERROR level; the
   reader ends with ``AuthenticationError`` only when the caller asks for that (``max_auth_failures``),
@@ -315,8 +317,14 @@ class _Session:
         return self._decode(self._framer.feed(data))
 
     def flush(self) -> list[Telegram]:
-        """End of the connection: the telegram in progress, if its ``!`` arrived."""
-        return self._decode(self._framer.flush())
+        """End of the connection: the telegram in progress, if its ``!`` arrived; one cut off before it
+        is, like one with a bad CRC, not verified: yielded with the cut as a problem only when bad CRCs
+        are (``skip_bad_crc=False``), else counted and reported."""
+        before = self._framer.counters.truncated
+        frames = self._framer.flush(cut=not self._skip_bad_crc)
+        if self._skip_bad_crc and self._framer.counters.truncated > before:
+            self._report.note("telegrams cut off at the end of a connection", "no '!' before the connection closed")
+        return self._decode(frames)
 
     def _decode(self, frames: list[Frame]) -> list[Telegram]:
         telegrams: list[Telegram] = []

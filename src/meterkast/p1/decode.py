@@ -32,12 +32,10 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from functools import partial
-from typing import NamedTuple
 
-from meterkast.errors import ChecksumError, FrameError, RecordError
-from meterkast.p1.crc import crc16, parse_crc
-from meterkast.p1.obis import CHANNELS, TABLE, Layout, channel_code
+from meterkast.errors import RecordError
+from meterkast.p1.frame_text import Framed, frame_telegram  # frame_telegram: also importable from here
+from meterkast.p1.obis import CHANNELS, E_CHANNELLED, TABLE, Layout, channel_code
 from meterkast.p1.telegram import Header, LineError, MbusDevice, Telegram
 from meterkast.p1.timestamps import decode_tst, decode_tst12, is_placeholder
 from meterkast.p1.values import (
@@ -55,15 +53,18 @@ Decoder = Callable[[str, str, str], Value]
 # code, then either (number)(*unit) in one group, or any groups (with 2.2/3 continuation lines),
 # or — second alternative — any other non-empty line, which is reported as bad.
 # Blanks (space, tab) are allowed before the code, before the first "(" and at the end of the line, as
-# dsmr_parser's line patterns allow them; a line of blanks alone matches nothing and is skipped.
+# dsmr_parser's line patterns allow them; a line of blanks alone matches nothing and is skipped. NUL
+# octets (some P1 adapters pad with them) count as blanks at a line's ends, and blanks may end a
+# DSMR 2.2/3 gas profile line before its continuation line (CR CR LF ends too).
 LINE = re.compile(
-    r"^[ \t]*(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})(?:[*.]\d{1,3})?[ \t]*"
+    r"^[ \t\0]*(\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3})(?:[*.]\d{1,3})?[ \t]*"
     r"(?:\((-?\d{1,24}(?:\.\d{1,24})?)(?:\*([A-Za-z0-9]{1,12}))?\)"
-    r"|((?:\([^()\r\n]*\))+(?:\r?\n\([^()\r\n]*\))*))[ \t\r]*$"
-    r"|^[ \t]*([^ \t\r\n][^\r\n]*)",
+    r"|((?:\([^()\r\n]*\))+(?:[ \t\0\r]*\n\([^()\r\n]*\))*))[ \t\r\0]*$"
+    r"|^[ \t\0]*([^ \t\r\n\0][^\r\n]*)",
     re.MULTILINE | re.ASCII,
 )
-_CRC_TEXT = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)
+_CONTINUATION = re.compile(r"\)[ \t\0\r]*\n")
+_STAMP = re.compile(r"\d{12}[SWsw]?", re.ASCII)
 _NUMBER = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)
 _UNIT = re.compile(r"[A-Za-z0-9]{0,12}", re.ASCII)
 
@@ -96,7 +97,7 @@ def _split(groups: str) -> list[str]:
     if not groups:
         return []
     if "\n" in groups:
-        groups = groups.replace("\r\n", "").replace("\n", "")
+        groups = _CONTINUATION.sub(")", groups)
     return groups[1:-1].split(")(")
 
 
@@ -149,6 +150,11 @@ def _captured(num: str, unit: str, groups: str) -> Value:
     parts = _split(groups)
     if len(parts) != 2:
         raise RecordError("expected (TST)(value*unit)")
+    if _STAMP.fullmatch(parts[1]) and not _STAMP.fullmatch(parts[0]):
+        # An Iskra IE.5 (Belgium, 2026) sends 1-0:1.6.0(08.796*kW)(260102010000): value first.
+        value, value_unit = _number(parts[0])
+        captured = CapturedValue(_tst(parts[1]), value, value_unit)
+        raise PartlyRead("groups in reverse order, (value)(time stamp): read as (time stamp)(value)", captured)
     value, value_unit = _number(parts[1])
     if is_placeholder(parts[0]):
         raise PartlyRead(_placeholder(parts[0]), CapturedValue(None, value, value_unit))
@@ -157,7 +163,7 @@ def _captured(num: str, unit: str, groups: str) -> Value:
 
 def _duration(text: str) -> int:
     value, _, unit = text.partition("*")
-    if not value.isdecimal() or unit not in ("s", ""):
+    if not value.isdecimal() or unit not in ("s", "S", ""):  # unit case carries no meaning
         raise RecordError(f"power failure duration {text!r} is not seconds")
     return int(value)
 
@@ -239,6 +245,8 @@ def _build_decoders() -> tuple[dict[str, Decoder], dict[str, Layout]]:
         if obj.fallback is not None:
             decoder = _with_fallback(decoder, LAYOUT_DECODERS[obj.fallback])
         codes = [channel_code(obj.code, n) for n in CHANNELS] if obj.channelled else [obj.code]
+        if obj.code in E_CHANNELLED:
+            codes += [f"1-{n}:{obj.code[4:]}" for n in CHANNELS]
         for code in codes:
             decoders[code] = decoder
             layouts[code] = obj.layout
@@ -246,86 +254,6 @@ def _build_decoders() -> tuple[dict[str, Decoder], dict[str, Layout]]:
 
 
 DECODERS, LAYOUTS = _build_decoders()
-
-
-class Framed(NamedTuple):
-    """A telegram located in its input: header, body and CRC status (shared with ``P1Decoder``)."""
-
-    text: str
-    start: int  # index of "/"
-    header: str  # after "/", without CR LF
-    body_start: int
-    body: str  # after the header line, up to (not including) "!"
-    crc: int | None
-    crc_ok: bool | None
-    problems: tuple[LineError, ...]  # around the lines: text before "/", after the CRC
-    notes: tuple[LineError, ...]  # tolerated: a header shorter than /XXX5
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _as_text(data: bytes | bytearray | memoryview | str) -> tuple[bytes, str]:
-    """(octets, Latin-1 text): bytes are bytes, so every octet is one character and none is refused."""
-    if type(data) is bytes:  # the common case first: no copy
-        return data, data.decode("latin-1")
-    if isinstance(data, str):
-        try:
-            return data.encode("latin-1"), data
-        except UnicodeEncodeError as exc:
-            raise FrameError(f"telegram has a non-octet character at {exc.start}", offset=exc.start) from exc
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise FrameError(f"a telegram is bytes or text, not {type(data).__name__}")
-    raw = bytes(data)
-    return raw, raw.decode("latin-1")
-
-
-def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool = False) -> Framed:
-    """Find header, body and CRC of one telegram; FrameError/ChecksumError if it has none."""
-    raw, text = _as_text(data)
-    start = text.find("/")
-    if start < 0:
-        raise FrameError("a telegram starts with '/'; there is none", offset=0)
-    problems: tuple[LineError, ...] = ()
-    if start and text[:start].strip():
-        garbage = text[:start].strip()
-        problems = (LineError(0, _shown(garbage), f"{start} bytes before the telegram's '/' ignored"),)
-    bang = text.find("!", start)
-    if bang < 0:
-        raise FrameError("telegram has no '!' end marker; it is truncated", offset=len(text))
-    header_end = text.find("\n", start, bang)
-    if header_end < 0:
-        raise FrameError("telegram has no line after its header", offset=start)
-    eol = text.find("\n", bang)
-    crc_text = (text[bang + 1 :] if eol < 0 else text[bang + 1 : eol]).rstrip("\r")
-    crc: int | None = None
-    crc_ok: bool | None = None
-    if crc_text:
-        if strict:
-            crc = parse_crc(crc_text.strip(" \t"))
-        elif found := _CRC_TEXT.match(crc_text):
-            crc = int(found.group(), 16)
-            if crc_text[found.end() :].strip():
-                problems += (_crc_problem(text, start, bang, crc_text, "text after the CRC ignored"),)
-        elif crc_text.strip():
-            problems += (_crc_problem(text, start, bang, crc_text, "no CRC after '!': 1 to 4 hex digits expected"),)
-    if crc is not None:
-        computed = crc16(raw[start : bang + 1])
-        crc_ok = computed == crc
-        if strict and not crc_ok:
-            raise ChecksumError(f"telegram CRC is {computed:04X} but it says {crc_text}", offset=bang)
-    header = text[start + 1 : header_end].rstrip("\r")
-    notes = () if len(header) >= 4 else (LineError(1, _shown("/" + header), "header shorter than /XXX5"),)
-    # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
-    return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems, notes))
-
-
-def _crc_problem(text: str, start: int, bang: int, crc_text: str, reason: str) -> LineError:
-    return LineError(text.count("\n", start, bang) + 1, _shown("!" + crc_text), reason)
-
-
-_new_framed = partial(tuple.__new__, Framed)
 
 
 def make_header(header: str) -> Header:

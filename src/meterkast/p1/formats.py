@@ -31,6 +31,7 @@ UNIT_SCALE: dict[tuple[str, str], Decimal] = {
     ("varh", "kvarh"): Decimal("0.001"),
     ("var", "kvar"): Decimal("0.001"),
 }
+_SCALE_ANY_CASE = {(have.lower(), want.lower()): factor for (have, want), factor in UNIT_SCALE.items()}
 
 
 class Format(Protocol):
@@ -198,7 +199,8 @@ def decode_octets(text: str) -> str:
 def _scaled(value: Decimal, have: str | None, want: str | None) -> Decimal:
     if have == want or have is None or want is None:
         return value
-    factor = UNIT_SCALE.get((have, want))
+    # Unit case carries no meaning (an Iskra sends *kwh, *v); decode keeps the unit as sent.
+    factor = Decimal(1) if have.lower() == want.lower() else _SCALE_ANY_CASE.get((have.lower(), want.lower()))
     if factor is None:
         raise RecordError(f"unit {have!r} cannot be converted to {want!r}")
     return value * factor

@@ -5,8 +5,9 @@ through the ``!CRC CR LF`` line (DSMR 4/5) or a bare ``!`` line (DSMR 2.2/3, Eas
 incomplete telegram for the next call. Rules it keeps:
 - it never raises for what arrives on the line; counters say what was dropped;
 - bytes before a ``/`` are garbage (``garbage_bytes``); a ``/`` that arrives before the ``!`` of the
-  telegram in progress means that telegram was cut off (the meter restarted, the cable was plugged
-  in mid-telegram): the partial telegram is dropped (``truncated``) and the new one framed;
+  telegram in progress, at a line start or before a header (three letters), means that telegram
+  was cut off (the meter restarted, the cable was plugged in mid-telegram): the partial telegram
+  is dropped (``truncated``) and the new one framed;
 - a telegram that grows past ``max_size`` without ``!`` is dropped the same way (bounded memory);
 - the CRC is checked here, so a reader can count bad telegrams (``crc_errors``) without decoding
   them; frames are returned with their status and the decoder reports it again;
@@ -20,12 +21,29 @@ incomplete telegram for the next call. Rules it keeps:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from meterkast.p1.crc import crc16
 
 MAX_TELEGRAM = 16 * 1024  # a DSMR telegram is a few kB at most (text message ≤ 2048 hex characters)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
+_HEADER = re.compile(rb"[A-Za-z]{3}")
+
+
+def _restart(buffer: bytearray, end: int) -> int:
+    """Where a new telegram starts before ``end``, or -1.
+
+    A ``/`` starts one at the beginning of a line, or when a header follows it (three letters, the
+    manufacturer FLAG id, [P1-4.2.2 §5.2]); any other ``/`` is text: DSMR 2.2/3 text messages are plain
+    text (an Iskra MT382 sends ``0-0:96.13.0(test-/-test)``).
+    """
+    at = buffer.find(b"/", 1, end)
+    while at >= 0:
+        if buffer[at - 1] == 0x0A or _HEADER.match(buffer, at + 1):
+            return at
+        at = buffer.find(b"/", at + 1, end)
+    return -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +85,13 @@ class P1Framer:
                 frames.append(frame)
         return frames
 
-    def flush(self) -> list[Frame]:
-        """End of input: the telegram held, if its ``!`` has arrived; the rest is dropped (``truncated``)."""
+    def flush(self, *, cut: bool = False) -> list[Frame]:
+        """End of input: the telegram held, if its ``!`` has arrived; the rest is dropped (``truncated``).
+
+        With ``cut``, a telegram whose ``!`` never arrived is also returned (``crc=None``,
+        ``crc_ok=None``; ``decode_telegram`` lists its missing end as a problem); it still counts
+        as ``truncated``, so the caller decides whether to use lines of a telegram that may be cut off.
+        """
         buffer = self._buffer
         frames: list[Frame] = []
         bang = buffer.find(b"!", 1)
@@ -78,6 +101,8 @@ class P1Framer:
                 frames.append(frame)
         if buffer[:1] == b"/":  # a telegram cut off before its "!"
             self.counters.truncated += 1
+            if cut and b"\n" in buffer:
+                frames.append(Frame(bytes(buffer), None, None))
             buffer.clear()
         self._discard(len(buffer))
         return frames
@@ -100,7 +125,7 @@ class P1Framer:
             self._discard(start)
         while True:
             bang = buffer.find(b"!", 1)
-            restart = buffer.find(b"/", 1, bang if bang >= 0 else len(buffer))
+            restart = _restart(buffer, bang if bang >= 0 else len(buffer))
             if restart >= 0:  # a new telegram began before this one ended
                 self.counters.truncated += 1
                 del buffer[:restart]

@@ -38,7 +38,8 @@ from itertools import compress, repeat
 from operator import ne
 
 from meterkast.p1.crc import crc16
-from meterkast.p1.decode import DECODERS, LAYOUTS, LINE, Framed, raw_value
+from meterkast.p1.decode import DECODERS, LAYOUTS, LINE, raw_value
+from meterkast.p1.frame_text import Framed
 from meterkast.p1.obis import Layout
 from meterkast.p1.telegram import Header, MbusDevice, Telegram
 from meterkast.p1.timestamps import decode_tst

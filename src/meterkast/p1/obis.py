@@ -16,6 +16,7 @@ Rules this table keeps (tests/p1/test_obis_table.py checks them):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -39,9 +40,11 @@ class Layout(Enum):
 
 V22, V3, V4, V42, V5 = "2.2", "3", "4", "4.2", "5"
 FLUVIUS, Q3D, ISKRA_IE, EON_HU, T210 = "fluvius", "q3d", "iskra-ie", "eon-hu", "sagemcom-t210"
+# Dialects only decoded (dsmr_parser's SWEDEN, LUXEMBOURG_SMARTY and MSN specs); no encoder profile.
+SWEDEN, LUX = "sweden", "lux-smarty"
 NL = frozenset({V22, V3, V4, V42, V5})
 NL4 = frozenset({V4, V42, V5})
-ALL_VERSIONS = NL | {FLUVIUS, Q3D, ISKRA_IE, EON_HU, T210}
+ALL_VERSIONS = NL | {FLUVIUS, Q3D, ISKRA_IE, EON_HU, T210, SWEDEN, LUX}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ TABLE: tuple[ObisObject, ...] = (
     _o("0-0:96.1.0", "equipment_serial", T, f.Text(96), None, {ISKRA_IE, EON_HU}),
     _o("0-0:42.0.0", "logical_device_name", T, f.S96_HEX, None, {EON_HU}),
     _o("1-0:0.0.0", "meter_number", T, f.Text(96), None, {Q3D, ISKRA_IE}),
+    _o("0-0:0.0.0", "meter_number_0", T, f.Text(96), None, {Q3D}),  # a Sagemcom XT211 writes it so
     _o("0-0:96.1.255", "serial_number", T, f.Text(96), None, {Q3D}),
     _o("1-0:96.5.5", "device_state", T, f.Text(2), None, {Q3D}),
     # Energy registers [P1-4.2.2 Table 5-3]; 1.8.0/2.8.0 totals and tariffs 3-4 from other dialects
@@ -114,6 +118,15 @@ TABLE: tuple[ObisObject, ...] = (
     _o("1-0:2.7.0", "power_export", R, f.F5_3, "kW", ALL_VERSIONS - {Q3D}),
     _o("1-0:3.7.0", "reactive_power_import", R, f.F5_3, "kvar", {T210}),
     _o("1-0:4.7.0", "reactive_power_export", R, f.F5_3, "kvar", {T210}),
+    # Per-phase reactive power and apparent power: Kamstrup (Sweden), Sagemcom (Luxembourg Smarty).
+    _o("1-0:23.7.0", "reactive_power_import_l1", R, f.F5_3, "kvar", {SWEDEN, LUX}),
+    _o("1-0:43.7.0", "reactive_power_import_l2", R, f.F5_3, "kvar", {SWEDEN, LUX}),
+    _o("1-0:63.7.0", "reactive_power_import_l3", R, f.F5_3, "kvar", {SWEDEN, LUX}),
+    _o("1-0:24.7.0", "reactive_power_export_l1", R, f.F5_3, "kvar", {SWEDEN, LUX}),
+    _o("1-0:44.7.0", "reactive_power_export_l2", R, f.F5_3, "kvar", {SWEDEN, LUX}),
+    _o("1-0:64.7.0", "reactive_power_export_l3", R, f.F5_3, "kvar", {SWEDEN, LUX}),
+    _o("1-0:9.7.0", "apparent_power_import", R, f.F5_3, "kVA", {LUX}),
+    _o("1-0:10.7.0", "apparent_power_export", R, f.F5_3, "kVA", {LUX}),
     _o("1-0:5.7.0", "reactive_power_q1", R, f.F5_3, "kvar", {EON_HU}),
     _o("1-0:6.7.0", "reactive_power_q2", R, f.F5_3, "kvar", {EON_HU}),
     _o("1-0:7.7.0", "reactive_power_q3", R, f.F5_3, "kvar", {EON_HU}),
@@ -166,7 +179,8 @@ TABLE: tuple[ObisObject, ...] = (
     _o("0-n:24.2.1", "mbus_reading", Layout.CAPTURED, f.F8_3, "m3", NL4 | {FLUVIUS}),
     _o("0-n:24.2.3", "mbus_reading_unconverted", Layout.CAPTURED, f.F8_3, "m3", {FLUVIUS}),
     _o("0-n:24.3.0", "mbus_gas_profile", Layout.GAS_PROFILE, f.F8_3, "m3", {V22, V3}),
-    _o("0-n:24.4.0", "mbus_valve", C, f.I1, None, {V22, V3, FLUVIUS}),
+    _o("0-n:24.4.0", "mbus_valve", C, f.I1, None, {V22, V3, FLUVIUS, LUX}),
+    _o("0-n:96.3.10", "mbus_switch_position", C, f.I1, None, {FLUVIUS, LUX}),
 )
 
 BY_CODE: dict[str, ObisObject] = {obj.code: obj for obj in TABLE}
@@ -176,11 +190,19 @@ CHANNELS = range(1, 10)
 READING_CODES = ("24.2.1", "24.2.3", "24.3.0")
 
 
+# E-meter registers a meter may write on another channel than 0 (a Sagemcom XT211 sends
+# ``1-1:1.8.1``): the same quantity, as dsmr_parser reads it (its patterns take any ``\\d-\\d:``).
+# The fuse and limiter lines are not among them: ``1-1:31.4.0`` is the MSN CT ratio, two groups.
+E_CHANNELLED = frozenset(obj.code for obj in TABLE if re.fullmatch(r"1-0:(\d+\.[78]\.\d|1\.[46]\.0)", obj.code))
+
+
 def lookup(code: str) -> ObisObject | None:
-    """The table entry for a reduced ID such as ``1-0:1.8.1`` or ``0-2:24.2.1``."""
+    """The table entry for a reduced ID such as ``1-0:1.8.1``, ``0-2:24.2.1`` or ``1-1:1.8.1``."""
     obj = BY_CODE.get(code)
     if obj is None and code.startswith("0-") and not code.startswith("0-0:"):
         obj = BY_CODE.get("0-n:" + code.partition(":")[2])
+    elif obj is None and code[:2] == "1-" and (zero := "1-0:" + code.partition(":")[2]) in E_CHANNELLED:
+        obj = BY_CODE[zero]
     return obj
 
 
