@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 
 import pytest
 from starlette.types import Message
@@ -15,7 +17,15 @@ from starlette.types import Message
 from meterkast.io.http_limits import HttpLimits, LimitRequests
 from meterkast.web.app import create_app
 from tests.web.fake_control import FakeControl
-from tests.web.http_server import GENEROUS_S, exchange, serve
+from tests.web.http_server import (
+    GENEROUS_S,
+    closed_by_server,
+    crowd,
+    exchange,
+    serve,
+    served_under_pressure,
+    wait_until,
+)
 
 LIMITS = HttpLimits(max_body_bytes=1024, body_timeout_s=0.5, max_header_bytes=2048, header_timeout_s=0.5,
                     keep_alive_s=1, max_connections=20)
@@ -80,6 +90,49 @@ def test_a_kept_alive_connection_with_half_a_second_request_is_closed(port: int)
     first = b"GET /api/state HTTP/1.1\r\nHost: x\r\n\r\n"
     reply = exchange(port, first, then=b"GET /api/state HTTP/1.1\r\n")
     assert reply.status == 200 and reply.elapsed_s < BOUND_S  # answered, then closed while waiting
+
+
+# -- idle and slow connections under pressure (the acceptance review's defect) ----------------------------
+
+
+PROMPT_S = 5.0  # a genuine request on loopback; nothing would time the crowd out before 60 s
+TRUTH = b"GET /api/truth HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+
+@pytest.mark.parametrize("cap", [20, 100], ids=["small-cap", "default-cap"])
+def test_a_genuine_request_is_served_while_idle_and_slow_connections_crowd_the_server(cap: int) -> None:
+    """The review: 100 idle sockets gave /api/truth 503 for about 10 s, renewable. Now cap + 40 idle,
+    slowloris and slow-body connections, twice over, and the genuine request is answered at once."""
+    limits = HttpLimits(header_timeout_s=60.0, body_timeout_s=60.0, keep_alive_s=60, max_connections=cap)
+    with serve(create_app(FakeControl(), limits=limits), limits) as bound:
+        replies = served_under_pressure(bound, cap, TRUTH, post(100))
+    assert [reply.status for reply in replies] == [200, 200], replies
+    assert all(reply.elapsed_s < PROMPT_S for reply in replies), replies
+
+
+def test_a_request_being_served_is_never_shed_and_the_cap_holds() -> None:
+    """A connection whose request the server is working on stays; idle ones go, oldest first."""
+    started, gate = threading.Event(), threading.Event()
+    limits = HttpLimits(header_timeout_s=60.0, body_timeout_s=60.0, keep_alive_s=60, max_connections=5)
+
+    async def slow_app(scope: dict[str, object], receive: object, send: object) -> None:
+        assert callable(send)
+        started.set()
+        await asyncio.to_thread(gate.wait, GENEROUS_S)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    with serve(slow_app, limits) as bound, crowd(bound) as idle, \
+            socket.create_connection(("127.0.0.1", bound), timeout=GENEROUS_S) as busy:
+        busy.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        wait_until(started.is_set, "the busy request to reach the app")
+        idle.idle(4)  # with the busy one: the cap
+        idle.idle(3)
+        wait_until(lambda: idle.closed() == 3, "three idle connections to be shed")
+        assert [closed_by_server(sock) for sock in idle.sockets] == [True] * 3 + [False] * 4  # oldest first
+        assert not closed_by_server(busy)
+        gate.set()
+        assert busy.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
 # -- the middleware alone, on an injected clock ---------------------------------------------------------
