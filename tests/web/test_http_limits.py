@@ -110,29 +110,53 @@ def test_a_genuine_request_is_served_while_idle_and_slow_connections_crowd_the_s
     assert all(reply.elapsed_s < PROMPT_S for reply in replies), replies
 
 
-def test_a_request_being_served_is_never_shed_and_the_cap_holds() -> None:
-    """A connection whose request the server is working on stays; idle ones go, oldest first."""
-    started, gate = threading.Event(), threading.Event()
-    limits = HttpLimits(header_timeout_s=60.0, body_timeout_s=60.0, keep_alive_s=60, max_connections=5)
+class GatedApp:
+    """An ASGI app that answers 200 only once ``gate`` is set: a request the server is working on."""
 
-    async def slow_app(scope: dict[str, object], receive: object, send: object) -> None:
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.started = 0
+
+    async def __call__(self, scope: dict[str, object], receive: object, send: object) -> None:
         assert callable(send)
-        started.set()
-        await asyncio.to_thread(gate.wait, GENEROUS_S)
+        self.started += 1  # on the server's event loop only
+        await asyncio.to_thread(self.gate.wait, GENEROUS_S)
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    with serve(slow_app, limits) as bound, crowd(bound) as idle, \
-            socket.create_connection(("127.0.0.1", bound), timeout=GENEROUS_S) as busy:
-        busy.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        wait_until(started.is_set, "the busy request to reach the app")
+
+def busy_connection(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=GENEROUS_S)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    return sock
+
+
+def test_a_request_being_served_is_never_shed_and_idle_ones_go_oldest_first() -> None:
+    app = GatedApp()
+    limits = HttpLimits(header_timeout_s=60.0, body_timeout_s=60.0, keep_alive_s=60, max_connections=5)
+    with serve(app, limits) as bound, crowd(bound) as idle, busy_connection(bound) as busy:
+        wait_until(lambda: app.started == 1, "the busy request to reach the app")
         idle.idle(4)  # with the busy one: the cap
         idle.idle(3)
         wait_until(lambda: idle.closed() == 3, "three idle connections to be shed")
-        assert [closed_by_server(sock) for sock in idle.sockets] == [True] * 3 + [False] * 4  # oldest first
+        assert [closed_by_server(sock) for sock in idle.sockets] == [True] * 3 + [False] * 4
         assert not closed_by_server(busy)
-        gate.set()
+        app.gate.set()
         assert busy.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
+def test_when_every_connection_is_busy_the_newcomer_is_closed_and_the_cap_holds() -> None:
+    """File descriptors stay capped: nothing to shed, so the connection over the cap goes, unanswered."""
+    app = GatedApp()
+    limits = HttpLimits(header_timeout_s=60.0, body_timeout_s=60.0, keep_alive_s=60, max_connections=2)
+    with serve(app, limits) as bound, busy_connection(bound) as first, busy_connection(bound) as second:
+        wait_until(lambda: app.started == 2, "both busy requests to reach the app")
+        refused = exchange(bound, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert refused.status is None and refused.elapsed_s < PROMPT_S
+        assert app.started == 2
+        app.gate.set()
+        assert first.recv(65536).startswith(b"HTTP/1.1 200 ") and second.recv(65536).startswith(b"HTTP/1.1 200 ")
+        assert exchange(bound, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 200
 
 
 # -- the middleware alone, on an injected clock ---------------------------------------------------------
