@@ -12,9 +12,10 @@ import socket
 import threading
 
 import pytest
+import uvicorn
 from starlette.types import Message
 
-from meterkast.io.http_limits import HttpLimits, LimitRequests
+from meterkast.io.http_limits import DEFAULT_LIMITS, HttpLimits, LimitRequests
 from meterkast.web.app import create_app
 from tests.web.fake_control import FakeControl
 from tests.web.http_server import (
@@ -157,6 +158,16 @@ def test_when_every_connection_is_busy_the_newcomer_is_closed_and_the_cap_holds(
         app.gate.set()
         assert first.recv(65536).startswith(b"HTTP/1.1 200 ") and second.recv(65536).startswith(b"HTTP/1.1 200 ")
         assert exchange(bound, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 200
+
+
+def test_uvicorn_can_load_the_protocol_by_name_with_the_default_limits() -> None:
+    """docs/p4.md: ``uvicorn --http meterkast.io.http_protocol:GuardedH11`` for those who serve it themselves."""
+    config = uvicorn.Config(create_app(FakeControl()), http="meterkast.io.http_protocol:GuardedH11")
+    config.load()
+    loaded = config.http_protocol_class
+    assert getattr(loaded, "header_timeout_s", None) == DEFAULT_LIMITS.header_timeout_s
+    assert getattr(loaded, "max_connections", None) == DEFAULT_LIMITS.max_connections
+    assert config.limit_concurrency is None
 
 
 # -- the middleware alone, on an injected clock ---------------------------------------------------------

@@ -25,6 +25,8 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from meterkast.io.http_limits import DEFAULT_LIMITS
+
 
 def victim(connections: Iterable[object]) -> GuardedH11 | None:
     """The connection to close to make room: the one waiting on its client the longest, or None.
@@ -35,10 +37,11 @@ def victim(connections: Iterable[object]) -> GuardedH11 | None:
 
 
 class GuardedH11(H11Protocol):
-    """The h11 protocol with ``header_timeout_s`` and ``max_connections`` (set by ``guarded_protocol``)."""
+    """The h11 protocol with ``header_timeout_s`` and ``max_connections`` (set by ``guarded_protocol``;
+    the defaults, for ``uvicorn --http meterkast.io.http_protocol:GuardedH11``, are ``DEFAULT_LIMITS``)."""
 
-    header_timeout_s: float = 10.0
-    max_connections: int = 100
+    header_timeout_s: float = DEFAULT_LIMITS.header_timeout_s
+    max_connections: int = DEFAULT_LIMITS.max_connections
     waiting_since: float = 0.0  # loop time since which this connection has been waiting on its client
     _header_timer: asyncio.TimerHandle | None = None
 
