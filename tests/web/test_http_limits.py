@@ -7,6 +7,7 @@ each test asserts the answer and that it came well within a generous bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -158,6 +159,38 @@ def test_when_every_connection_is_busy_the_newcomer_is_closed_and_the_cap_holds(
         app.gate.set()
         assert first.recv(65536).startswith(b"HTTP/1.1 200 ") and second.recv(65536).startswith(b"HTTP/1.1 200 ")
         assert exchange(bound, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").status == 200
+
+
+def test_a_client_that_never_reads_its_answer_still_counts_and_is_dropped_to_make_room() -> None:
+    """uvicorn closes the connection after a ``Connection: close`` answer, but asyncio keeps it open until
+    the buffered answer is read; one that is never read must not escape the cap (a file descriptor each)."""
+    size = 16 * 1024 * 1024  # more than the kernel buffers on both ends (the client's is made small)
+    answered = threading.Event()
+
+    async def big_app(scope: dict[str, object], receive: object, send: object) -> None:
+        assert callable(send)
+        headers = [(b"content-length", str(size).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"x" * size})
+        answered.set()
+
+    limits = HttpLimits(header_timeout_s=60.0, body_timeout_s=60.0, keep_alive_s=60, max_connections=3)
+    with serve(big_app, limits) as bound, crowd(bound) as idle, \
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as reader:
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.settimeout(GENEROUS_S)
+        reader.connect(("127.0.0.1", bound))
+        reader.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        wait_until(answered.is_set, "the answer to be handed to the transport")
+        idle.idle(2)  # with the reader: the cap
+        genuine = exchange(bound, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert genuine.status == 200
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := reader.recv(1 << 20):
+                received += len(chunk)
+        assert received < size  # dropped with its answer unsent, not kept until it reads
+        assert idle.closed() == 0
 
 
 def test_uvicorn_can_load_the_protocol_by_name_with_the_default_limits() -> None:

@@ -11,6 +11,9 @@ the server is working on is never closed to make room; if every other connection
 newcomer is closed instead. A genuine client sends its request as soon as it connects, so it is the
 newest waiter and the last to go: it is served while any number of idle or slow connections come and go,
 and the open connections (file descriptors) never exceed the cap by more than the one being accepted.
+A client that asks for an answer and never reads it waits too (its answer is stuck in the write buffer),
+also after uvicorn has closed the connection: asyncio keeps a closed transport until its buffer drains,
+so such a connection still counts, and is dropped with ``abort`` when it is chosen.
 
 In-flight requests need no separate limit: HTTP/1.1 has one request in progress per connection, and the
 connections are capped.
@@ -29,11 +32,17 @@ from meterkast.io.http_limits import DEFAULT_LIMITS
 
 
 def victim(connections: Iterable[object]) -> GuardedH11 | None:
-    """The connection to close to make room: the one waiting on its client the longest, or None.
+    """The connection to close to make room: of those that hold a place and wait on their client, the
+    one waiting the longest; None when there is none.
 
     Connections of another kind (a WebSocket uvicorn upgraded to) are never chosen."""
-    waiting = [c for c in connections if isinstance(c, GuardedH11) and c.waits_on_client()]
+    waiting = [c for c in connections if isinstance(c, GuardedH11) and c.holds_place() and c.waits_on_client()]
     return min(waiting, key=lambda c: c.waiting_since, default=None)
+
+
+def places_taken(connections: Iterable[object]) -> int:
+    """How many connections count against the cap (``GuardedH11.holds_place``; others always count)."""
+    return sum(1 for c in connections if not isinstance(c, GuardedH11) or c.holds_place())
 
 
 class GuardedH11(H11Protocol):
@@ -44,13 +53,13 @@ class GuardedH11(H11Protocol):
     max_connections: int = DEFAULT_LIMITS.max_connections
     waiting_since: float = 0.0  # loop time since which this connection has been waiting on its client
     _header_timer: asyncio.TimerHandle | None = None
+    _shed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
         self._wait_for_request()
-        open_ = [c for c in self.connections if not _closing(c)]
-        if len(open_) > self.max_connections:
-            chosen = victim(open_)  # this one (the newest waiter) only when no other is waiting
+        if places_taken(self.connections) > self.max_connections:
+            chosen = victim(self.connections)  # this one (the newest waiter) only when no other is waiting
             if chosen is not None:
                 chosen.shed()
 
@@ -62,21 +71,33 @@ class GuardedH11(H11Protocol):
         self._disarm()
         super().connection_lost(exc)
 
-    def waits_on_client(self) -> bool:
-        """True when the connection is waiting for bytes from its client rather than for the server:
-        no request yet, headers incomplete, kept alive between requests, or a body still arriving with
-        no answer begun (the middleware is still reading it)."""
-        if self.transport is None or self.transport.is_closing():
+    def holds_place(self) -> bool:
+        """False once the connection is on its way out: shed, or closed with nothing left to write (the
+        event loop reports it lost on its next turn). A connection closed with an answer still buffered
+        holds its place: asyncio keeps it until the client reads, which one that never reads never does."""
+        transport = self.transport
+        if transport is None or self._shed:
             return False
+        return not transport.is_closing() or transport.get_write_buffer_size() > 0
+
+    def waits_on_client(self) -> bool:
+        """True when the connection is waiting on its client rather than on the server: no request yet,
+        headers incomplete, kept alive between requests, a body still arriving with no answer begun (the
+        middleware is still reading it), or an answer the client is not reading (writing paused, or
+        closed with the answer still buffered)."""
         cycle = self.cycle
-        if cycle is None or cycle.response_complete:
+        if cycle is None or cycle.response_complete or self.transport.is_closing():
+            return True
+        if self.flow is not None and self.flow.write_paused:
             return True
         return self.conn.their_state is h11.SEND_BODY and not cycle.response_started
 
     def shed(self) -> None:
-        """Close to make room (a body reader sees ``http.disconnect`` and gives up)."""
+        """Drop to make room, with whatever is still buffered for it: ``abort``, as ``close`` would wait
+        for a client that does not read. A body reader sees ``http.disconnect`` and gives up."""
+        self._shed = True
         self._disarm()
-        self.transport.close()
+        self.transport.abort()
 
     def _wait_for_request(self) -> None:
         self.waiting_since = self.loop.time()
@@ -95,11 +116,6 @@ class GuardedH11(H11Protocol):
         idle = self.cycle is None or self.cycle.response_complete  # not an answer still being made
         if self.cycle is waiting_after and idle and not self.transport.is_closing():
             self.transport.close()
-
-
-def _closing(connection: object) -> bool:
-    transport = getattr(connection, "transport", None)
-    return transport is not None and bool(transport.is_closing())
 
 
 def guarded_protocol(header_timeout_s: float, max_connections: int) -> type[GuardedH11]:
