@@ -11,12 +11,17 @@ import contextlib
 import json
 import socket
 import threading
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
+import h11
 import pytest
 import uvicorn
 from starlette.types import Message
 
 from meterkast.io.http_limits import DEFAULT_LIMITS, HttpLimits, LimitRequests
+from meterkast.io.http_protocol import GuardedH11, places_taken, victim
 from meterkast.web.app import create_app
 from tests.web.fake_control import FakeControl
 from tests.web.http_server import (
@@ -191,6 +196,66 @@ def test_a_client_that_never_reads_its_answer_still_counts_and_is_dropped_to_mak
                 received += len(chunk)
         assert received < size  # dropped with its answer unsent, not kept until it reads
         assert idle.closed() == 0
+
+
+# -- which connection goes: the classification alone, on stand-ins for uvicorn's objects -----------------
+
+
+@dataclass
+class StubTransport:
+    closing: bool = False
+    buffered: int = 0
+    aborted: bool = False
+
+    def is_closing(self) -> bool:
+        return self.closing or self.aborted
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+def connection(waiting_since: float, *, cycle: str = "none", their_state: object = h11.IDLE,
+               write_paused: bool = False, closing: bool = False, buffered: int = 0) -> GuardedH11:
+    """A ``GuardedH11`` without uvicorn's setup: ``cycle`` is none, complete, started or pending."""
+    made = GuardedH11.__new__(GuardedH11)
+    made.transport = StubTransport(closing, buffered)  # type: ignore[assignment]
+    made.cycle = None if cycle == "none" else SimpleNamespace(  # type: ignore[assignment]
+        response_complete=cycle == "complete", response_started=cycle in ("complete", "started"))
+    made.conn = SimpleNamespace(their_state=their_state)  # type: ignore[assignment]
+    made.flow = SimpleNamespace(write_paused=write_paused)  # type: ignore[assignment]
+    made.waiting_since = waiting_since
+    return made
+
+
+@pytest.mark.parametrize(("state", "waits", "holds"), [
+    ({}, True, True),  # nothing sent yet, or headers still arriving
+    ({"cycle": "complete"}, True, True),  # kept alive between requests
+    ({"cycle": "pending", "their_state": h11.SEND_BODY}, True, True),  # a body still arriving, no answer
+    ({"cycle": "pending", "their_state": h11.DONE}, False, True),  # the server is working on it
+    ({"cycle": "started", "their_state": h11.SEND_BODY}, False, True),  # answering (413/408) already
+    ({"cycle": "started", "their_state": h11.DONE, "write_paused": True}, True, True),  # answer not read
+    ({"cycle": "complete", "closing": True, "buffered": 1}, True, True),  # closed, answer stuck unread
+    ({"cycle": "complete", "closing": True}, True, False),  # closed, gone on the loop's next turn
+], ids=["silent", "kept-alive", "body-dripping", "being-served", "being-refused", "not-reading",
+        "closed-unread", "closed"])
+def test_what_waits_on_its_client_and_what_holds_a_place(state: dict[str, Any], waits: bool, holds: bool) -> None:
+    made = connection(1.0, **state)
+    assert (made.waits_on_client(), made.holds_place()) == (waits, holds)
+
+
+def test_the_longest_waiter_goes_and_a_connection_being_served_never_does() -> None:
+    served = connection(0.0, cycle="pending", their_state=h11.DONE)
+    old, young = connection(1.0), connection(2.0, cycle="complete")
+    gone = connection(0.5, cycle="complete", closing=True)
+    assert victim([young, served, gone, old]) is old
+    assert places_taken([young, served, gone, old, object()]) == 4  # another kind always counts
+    old.shed()
+    assert old.transport.is_closing() and not old.holds_place()
+    assert victim([young, served, gone, old]) is young
+    assert victim([served, gone]) is None
 
 
 def test_uvicorn_can_load_the_protocol_by_name_with_the_default_limits() -> None:
