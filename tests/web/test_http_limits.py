@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from starlette.types import Message
 
-from meterkast.io.http_limits import DEFAULT_LIMITS, HttpLimits, LimitRequests
+from meterkast.io.http_limits import DEFAULT_LIMITS, HttpLimits, LimitRequests, uvicorn_config
 from meterkast.io.http_protocol import GuardedH11, places_taken, victim
 from meterkast.web.app import create_app
 from tests.web.fake_control import FakeControl
@@ -266,6 +266,13 @@ def test_uvicorn_can_load_the_protocol_by_name_with_the_default_limits() -> None
     assert getattr(loaded, "header_timeout_s", None) == DEFAULT_LIMITS.header_timeout_s
     assert getattr(loaded, "max_connections", None) == DEFAULT_LIMITS.max_connections
     assert config.limit_concurrency is None
+
+
+def test_the_served_config_has_no_concurrency_503_and_no_websocket_upgrade() -> None:
+    config = uvicorn_config(create_app(FakeControl()), LIMITS)
+    config.load()
+    assert config.limit_concurrency is None and config.ws_protocol_class is None
+    assert getattr(config.http_protocol_class, "max_connections", None) == LIMITS.max_connections
 
 
 # -- the middleware alone, on an injected clock ---------------------------------------------------------

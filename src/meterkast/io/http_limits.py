@@ -165,6 +165,9 @@ def uvicorn_config(app: ASGIApp, limits: HttpLimits = DEFAULT_LIMITS, **options:
 
     # No uvicorn limit_concurrency: it counts idle connections too and then answers genuine requests
     # 503 (http_protocol's docstring); the protocol caps connections and sheds idle ones instead.
+    # No WebSocket either (neither app has one): an upgraded connection leaves GuardedH11, so the cap
+    # could not shed it; whether uvicorn would upgrade must not depend on what else is installed.
+    options.setdefault("ws", "none")
     return uvicorn.Config(
         app, http=guarded_protocol(limits.header_timeout_s, limits.max_connections),
         h11_max_incomplete_event_size=limits.max_header_bytes, limit_concurrency=None,
