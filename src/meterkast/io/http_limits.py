@@ -12,11 +12,12 @@ minute, must not hold a connection (and a worker's memory) for as long as it lik
   one with a body is read whole before the app runs (the apps take small JSON bodies only), so the app
   never waits on a slow client;
 - ``uvicorn_config``: the h11 parser's limit on a request line plus headers still arriving
-  (``max_header_bytes``: more is answered 400 and the connection closed), the number of connections
-  served at once (more: 503) and the keep-alive timeout;
-- ``header_timeout_protocol``: h11 under uvicorn waits for headers forever; this closes a connection
-  whose request line and headers are not complete ``header_timeout_s`` after it opened (or after the
-  previous answer on a kept-alive connection).
+  (``max_header_bytes``: more is answered 400 and the connection closed) and the keep-alive timeout;
+- ``http_protocol.GuardedH11`` (given to uvicorn by ``uvicorn_config``): h11 under uvicorn waits for
+  headers forever; it closes a connection whose request line and headers are not complete
+  ``header_timeout_s`` after it opened (or after the previous answer on a kept-alive connection), and
+  caps the open connections at ``max_connections`` by closing the one that has waited on its client the
+  longest when a new one arrives, so idle or slow connections cannot lock a genuine request out.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class HttpLimits:
     max_header_bytes: int = 16 * 1024  # request line + headers (h11's max incomplete event size)
     header_timeout_s: float = 10.0  # from the connection (or the previous answer) to the end of the headers
     keep_alive_s: int = 5  # an idle kept-alive connection is closed after this
-    max_connections: int = 100  # served at once; above it uvicorn answers 503
+    max_connections: int = 100  # open at once; a newcomer above it sheds the longest-waiting idle one
 
 
 DEFAULT_LIMITS = HttpLimits()
@@ -156,51 +157,19 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-def header_timeout_protocol(seconds: float) -> type[asyncio.Protocol]:
-    """uvicorn's h11 protocol that closes a connection whose headers take longer than ``seconds``."""
-    from uvicorn.protocols.http.h11_impl import H11Protocol  # noqa: PLC0415 - uvicorn only when serving
-
-    class H11WithHeaderTimeout(H11Protocol):
-        _header_timer: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)  # type: ignore[arg-type]
-            self._arm()
-
-        def on_response_complete(self) -> None:
-            super().on_response_complete()
-            self._arm()  # the next request's headers on a kept-alive connection get the same bound
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
-
-        def _arm(self) -> None:
-            self._disarm()
-            if not self.transport.is_closing():
-                waiting_after = self.cycle  # a new request replaces the cycle: then the headers came in time
-                self._header_timer = self.loop.call_later(seconds, self._expire, waiting_after)
-
-        def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _expire(self, waiting_after: Any) -> None:
-            self._header_timer = None
-            idle = self.cycle is None or self.cycle.response_complete  # not an answer still being made
-            if self.cycle is waiting_after and idle and not self.transport.is_closing():
-                self.transport.close()
-
-    return H11WithHeaderTimeout
-
-
 def uvicorn_config(app: ASGIApp, limits: HttpLimits = DEFAULT_LIMITS, **options: Any) -> Any:
     """``uvicorn.Config`` for ``app`` with the limits that belong to the server (module docstring)."""
     import uvicorn  # noqa: PLC0415 - optional until something is served
 
+    from meterkast.io.http_protocol import guarded_protocol  # noqa: PLC0415 - imports uvicorn
+
+    # No uvicorn limit_concurrency: it counts idle connections too and then answers genuine requests
+    # 503 (http_protocol's docstring); the protocol caps connections and sheds idle ones instead.
+    # No WebSocket either (neither app has one): an upgraded connection leaves GuardedH11, so the cap
+    # could not shed it; whether uvicorn would upgrade must not depend on what else is installed.
+    options.setdefault("ws", "none")
     return uvicorn.Config(
-        app, http=header_timeout_protocol(limits.header_timeout_s),
-        h11_max_incomplete_event_size=limits.max_header_bytes, limit_concurrency=limits.max_connections,
+        app, http=guarded_protocol(limits.header_timeout_s, limits.max_connections),
+        h11_max_incomplete_event_size=limits.max_header_bytes, limit_concurrency=None,
         timeout_keep_alive=limits.keep_alive_s, **options,
     )
