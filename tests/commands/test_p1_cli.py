@@ -215,3 +215,30 @@ def test_parse_shows_registers_in_their_own_unit_and_channel(
     first, second = capsys.readouterr().out.splitlines()
     assert "+A 134904 Wh/66378 Wh  -A 317131 Wh/3777 Wh  P 0 W" in first
     assert "+A 1595.070/5216.778 kWh  -A 4478.038/4.648 kWh  P 1.622 kW" in second
+
+
+def _damaged_crc(telegram: bytes) -> bytes:
+    """A value changed and the CRC's first digit garbled to 'Q' ("!Q002" where "!1002" was sent)."""
+    changed = telegram.replace(b"1-0:1.8.1(000000.", b"1-0:1.8.1(000009.", 1)
+    assert changed != telegram
+    bang = changed.index(b"!")
+    return changed[: bang + 1] + b"Q" + changed[bang + 2 :]
+
+
+@pytest.mark.parametrize("version", ["4", "5"])
+@pytest.mark.parametrize("damage", ["garbled", "missing"])
+def test_parse_flags_a_damaged_or_missing_crc(
+    tmp_path: Path, version: str, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = capture(version, 1)[0]
+    bad = _damaged_crc(good) if damage == "garbled" else good[: good.index(b"!") + 1] + b"\r\n"
+    path = tmp_path / "p1.log"
+    path.write_bytes(bad)
+    assert main(["p1", "parse", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    (obj,) = [json.loads(line) for line in captured.out.splitlines()]
+    assert obj["crc_ok"] is False and obj["crc"]["sent"] is None
+    assert [p["line"] for p in obj["problems"]] == [bad.count(b"\n")]
+    assert "CRC" in captured.err and "not verified" in captured.err
+    assert main(["p1", "parse", str(path)]) == 1
+    assert "not verified" in capsys.readouterr().out

@@ -331,7 +331,8 @@ class _Session:
         for frame in frames:
             if frame.crc_ok is False:
                 self._stats.crc_errors += 1
-                self._report.note("telegrams with a bad CRC", f"sent {frame.crc:04X}")
+                sent = "a damaged or missing CRC" if frame.crc is None else f"sent {frame.crc:04X}"
+                self._report.note("telegrams with a bad CRC", sent)
                 if self._skip_bad_crc:
                     continue
             try:
