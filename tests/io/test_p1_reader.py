@@ -473,3 +473,22 @@ def test_a_damaged_or_missing_crc_is_never_used_as_good() -> None:
     got, stats = asyncio.run(scenario(False))
     assert [t.crc_ok for t in got] == [True, False, False, True]
     assert all("CRC" in t.errors[0].reason for t in got[1:3])
+
+
+def test_garbage_between_telegrams_is_counted_reported_and_read_past(caplog: pytest.LogCaptureFixture) -> None:
+    good = telegrams(4)
+    stream = [b"\xffnoise", good[0], b"\r\n\0", good[1].rstrip(b"\r\n") + b" junk\r\n", good[2], b"more noise", good[3]]
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        return MemoryTransport(list(stream))
+
+    async def scenario() -> tuple[list[Telegram], ReaderStats]:
+        stats = ReaderStats()
+        return await collect(p1_reader("memory", connect=connect, max_reconnects=0, stats=stats)), stats
+
+    with caplog.at_level(logging.WARNING, logger="meterkast.io.p1_reader"):
+        got, stats = asyncio.run(scenario())
+    assert [t.crc_ok for t in got] == [True] * 4 and all(not t.errors for t in got)
+    assert stats.garbage_bytes == len(b"\xffnoise") + len(b" junk\r\n") + len(b"more noise")
+    reports = [r.getMessage() for r in caplog.records if "garbage" in r.getMessage()]
+    assert len(reports) == 1 and "noise" in reports[0]  # rate-limited: once per minute

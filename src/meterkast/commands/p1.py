@@ -23,7 +23,7 @@ import os
 import random
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -298,20 +298,67 @@ def scan_telegrams(data: bytes) -> list[Scanned]:
         spans.append((offset, position))
         line = data.count(b"\n", 0, offset) + 1
         found.append(_check(frame.data, frame.crc_ok, offset, line))
-    cut = [m.start() for m in _STARTS.finditer(data) if not any(a <= m.start() < b for a, b in spans)]
+    framed = list(spans)
+    cut = [m.start() for m in _STARTS.finditer(data) if not any(a <= m.start() < b for a, b in framed)]
     for where in cut:
         # Its lines are read up to the next telegram (or the end): nothing that arrived is dropped.
-        end = min([b for b in cut if b > where] + [a for a, _ in spans if a > where] + [len(data)])
+        end = min([b for b in cut if b > where] + [a for a, _ in framed if a > where] + [len(data)])
         line = data.count(b"\n", 0, where) + 1
         item = _check(data[where:end], None, where, line)
         if item.telegram is None or not item.telegram.values:
             item = Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input")
         found.append(item)
+        spans.append((where, end))
     if not found and _OBIS_LINE.search(data):  # OBIS lines but no "/": the header line was lost
         item = _check(data, None, 0, 1)
         if item.telegram is not None and item.telegram.values:
             found.append(item)
-    return sorted(found, key=lambda s: s.offset)
+        return found
+    order = sorted(range(len(found)), key=lambda i: found[i].offset)
+    return _with_text_around([found[i] for i in order], [spans[i] for i in order], data)
+
+
+_BLANKS = b" \t\r\n\0"  # line ends, blanks and NUL padding between telegrams carry nothing
+
+
+def _with_text_around(found: list[Scanned], spans: list[tuple[int, int]], data: bytes) -> list[Scanned]:
+    """``found`` with the text outside every telegram listed as problems (docs/p1.md): text after a
+    CRC on its line goes with that telegram, any other with the telegram after it (the last one's
+    when none follows). A telegram starts at "/" [P1-4.2.2 §5.2]; what lies outside is no meter data."""
+    if not found:
+        return found
+    extra: list[list[LineError]] = [[] for _ in found]
+    position = 0
+    for index in range(len(found) + 1):
+        start = spans[index][0] if index < len(found) else len(data)
+        gap_start = position
+        if index and position < start and data[position - 1 : position] != b"\n":  # still on the CRC line
+            eol = data.find(b"\n", position, start)
+            gap_start = start if eol < 0 else eol + 1
+            text = data[position:gap_start].strip(_BLANKS)
+            if text:
+                extra[index - 1].append(_around(data, position, text, "text after the CRC ignored"))
+        text = data[gap_start:start].strip(_BLANKS)
+        if text:
+            where = index if index < len(found) else len(found) - 1
+            reason = (
+                f"{start - gap_start} bytes before the telegram's '/' ignored"
+                if index < len(found)
+                else f"{start - gap_start} bytes after the last telegram ignored"
+            )
+            extra[where].append(_around(data, gap_start, text, reason))
+        if index < len(found):
+            position = max(position, spans[index][1])
+    return [
+        replace(item, problems=tuple(sorted((*item.problems, *more), key=lambda p: p.line))) if more else item
+        for item, more in zip(found, extra, strict=True)
+    ]
+
+
+def _around(data: bytes, position: int, text: bytes, reason: str) -> LineError:
+    line = data.count(b"\n", 0, data.index(text, position)) + 1
+    shown = text.decode("latin-1")
+    return LineError(line, shown if len(shown) <= 60 else shown[:57] + "...", reason)
 
 
 # Where a telegram may start: a "/" at a line start or before a FLAG id (as P1Framer decides).
@@ -335,7 +382,7 @@ def scanned_json(item: Scanned) -> dict[str, Any]:
     """One telegram of ``p1 parse --json``: where it is, its values, CRC status and problems."""
     head: dict[str, Any] = {"offset": item.offset, "line": item.line}
     if item.telegram is None:
-        return {**head, "error": item.error}
+        return {**head, "error": item.error, "problems": [_problem_json(p) for p in item.problems]}
     telegram = item.telegram
     crc = {
         "sent": None if telegram.crc is None else f"{telegram.crc:04X}",
@@ -377,6 +424,8 @@ def parse_command(args: argparse.Namespace) -> int:
             if args.json:
                 _write(json.dumps(scanned_json(item)))
             print(f"{where}: {item.error}", file=sys.stderr)
+            for problem in item.problems:
+                print(f"{where}: line {problem.line} {problem.text!r}: {problem.reason}", file=sys.stderr)
     if not read:
         raise InvalidInput(f"no telegram in {name} could be read ({len(scanned)} bad)")
     return 0 if all(item.clean for item in scanned) else 1

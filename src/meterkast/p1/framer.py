@@ -4,7 +4,8 @@
 through the ``!CRC CR LF`` line (DSMR 4/5) or a bare ``!`` line (DSMR 2.2/3, EasyMeter); it keeps an
 incomplete telegram for the next call. Rules it keeps:
 - it never raises for what arrives on the line; counters say what was dropped;
-- bytes before a ``/`` are garbage (``garbage_bytes``); a ``/`` that arrives before the ``!`` of the
+- bytes before a ``/`` are garbage (``garbage_bytes``; ``noise_bytes`` of them in stretches that are
+  not just line ends, blanks and NUL padding); a ``/`` that arrives before the ``!`` of the
   telegram in progress, at a line start or before a header (three letters), means that telegram
   was cut off (the meter restarted, the cable was plugged in mid-telegram): the partial telegram
   is dropped (``truncated``) and the new one framed;
@@ -78,7 +79,8 @@ class FramerCounters:
     telegrams: int = 0
     crc_errors: int = 0
     truncated: int = 0
-    garbage_bytes: int = 0
+    garbage_bytes: int = 0  # every byte outside a telegram, blank line ends and NUL padding included
+    noise_bytes: int = 0  # of those, the ones in stretches that hold more than blanks (a reader reports them)
 
 
 class P1Framer:
@@ -89,6 +91,7 @@ class P1Framer:
         self._max_size = max_size
         self._drop_bad_crc = drop_bad_crc
         self.counters = FramerCounters()
+        self.last_noise = b""  # the start of the last stretch counted in noise_bytes (for a report)
 
     @property
     def pending(self) -> int:
@@ -183,5 +186,10 @@ class P1Framer:
         return Frame(data, crc, crc16(data[: bang + 1]) == crc)
 
     def _discard(self, count: int) -> None:
-        self.counters.garbage_bytes += count
-        del self._buffer[:count]
+        if count:
+            self.counters.garbage_bytes += count
+            stretch = self._buffer[:count].strip(_BLANKS_CRLF)
+            if stretch:
+                self.counters.noise_bytes += count
+                self.last_noise = bytes(stretch[:40])
+            del self._buffer[:count]
