@@ -63,6 +63,20 @@ def _odd() -> list[Odd]:
             True,
             0,
         ),
+        Odd(  # dsmr_parser: 1.001 m3 with time None; meterkast: the same, the stamp in a note
+            "DSMR 3 gas profile with a vendor placeholder stamp",
+            _sub(V3, rb"0-1:24\.3\.0\(\d{12}\)", b"0-1:24.3.0(632525252525)"),
+            "V3",
+            None,
+            0,
+        ),
+        Odd(
+            "DSMR 3 gas profile with an all-zero stamp",
+            _sub(V3, rb"0-1:24\.3\.0\(\d{12}\)", b"0-1:24.3.0(000000000000)"),
+            "V3",
+            None,
+            0,
+        ),
         Odd(
             "placeholder stamp as the telegram time",
             with_crc(_sub(V5, rb"0-0:1\.0\.0\(\d{12}[SW]", b"0-0:1.0.0(632525252525W")),
