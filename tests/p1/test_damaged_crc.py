@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meterkast.errors import ChecksumError
 from meterkast.p1.decode import decode_telegram
@@ -97,3 +99,22 @@ def test_strict_refuses_a_missing_crc_where_one_is_required() -> None:
     with pytest.raises(ChecksumError):
         decode_telegram(tampered(V5), strict=True)
     assert decode_telegram(V3, strict=True).crc_ok is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    body=st.sampled_from([V3, V42, V5]),
+    tail=st.binary(max_size=12).filter(lambda b: b"/" not in b and b"\n" not in b),
+    chunk=st.integers(1, 50),
+)
+def test_framer_and_decoder_agree_on_any_crc_line(body: bytes, tail: bytes, chunk: int) -> None:
+    """Whatever follows '!' on its line, the framer and the decoder give the same CRC status, and
+    text there that is not blank is never "no CRC"."""
+    data = body[: body.index(b"!") + 1] + tail + b"\r\n"
+    framer = P1Framer()
+    frames = [f for at in range(0, len(data), chunk) for f in framer.feed(data[at : at + chunk])] + framer.flush()
+    assert frames
+    telegram = decode_telegram(frames[0].data)
+    assert frames[0].crc_ok is telegram.crc_ok
+    if tail.strip(b" \t\r\0"):
+        assert telegram.crc_ok is False or telegram.crc is not None
