@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -66,7 +67,14 @@ def test_parse_reports_bad_telegrams_with_their_position(tmp_path: Path, capsys:
     cut_off = objects[2]  # its lines up to the cut are read, the cut is a problem: nothing dropped
     assert cut_off["offset"] == bad_at + len(bad_crc) and cut_off["values"]
     assert any("cut off" in p["reason"] for p in cut_off["problems"])
-    errors = captured.err.splitlines()
+    noise, *errors = captured.err.splitlines()  # the text before the first telegram first (docs/p1.md)
+    assert (
+        noise
+        == f"{path}: telegram at byte 14 (line 2): line 1 'noise before': 14 bytes before the telegram's '/' ignored"
+    )
+    assert objects[0]["problems"] == [
+        {"line": 1, "text": "noise before", "reason": "14 bytes before the telegram's '/' ignored"}
+    ]
     assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line 28): CRC mismatch: the telegram says")
     assert "values shown but not verified" in errors[0]
     assert f"byte {bad_at + len(bad_crc)} " in errors[1] and "cut off" in errors[1]
@@ -215,3 +223,73 @@ def test_parse_shows_registers_in_their_own_unit_and_channel(
     first, second = capsys.readouterr().out.splitlines()
     assert "+A 134904 Wh/66378 Wh  -A 317131 Wh/3777 Wh  P 0 W" in first
     assert "+A 1595.070/5216.778 kWh  -A 4478.038/4.648 kWh  P 1.622 kW" in second
+
+
+def _damaged_crc(telegram: bytes) -> bytes:
+    """A value changed and the CRC's first digit garbled to 'Q' ("!Q002" where "!1002" was sent)."""
+    changed = telegram.replace(b"1-0:1.8.1(000000.", b"1-0:1.8.1(000009.", 1)
+    assert changed != telegram
+    bang = changed.index(b"!")
+    return changed[: bang + 1] + b"Q" + changed[bang + 2 :]
+
+
+@pytest.mark.parametrize("version", ["4", "5"])
+@pytest.mark.parametrize("damage", ["garbled", "missing"])
+def test_parse_flags_a_damaged_or_missing_crc(
+    tmp_path: Path, version: str, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = capture(version, 1)[0]
+    bad = _damaged_crc(good) if damage == "garbled" else good[: good.index(b"!") + 1] + b"\r\n"
+    path = tmp_path / "p1.log"
+    path.write_bytes(bad)
+    assert main(["p1", "parse", str(path), "--json"]) == 1
+    captured = capsys.readouterr()
+    (obj,) = [json.loads(line) for line in captured.out.splitlines()]
+    assert obj["crc_ok"] is False and obj["crc"]["sent"] is None
+    assert [p["line"] for p in obj["problems"]] == [bad.count(b"\n")]
+    assert "CRC" in captured.err and "not verified" in captured.err
+    assert main(["p1", "parse", str(path)]) == 1
+    assert "not verified" in capsys.readouterr().out
+
+
+# The file line of the text, from the telegram's line count n.
+AROUND: dict[str, tuple[Callable[[int], int], str]] = {
+    "lead": (lambda n: 1, "9 bytes before the telegram's '/' ignored"),
+    "after the CRC": (lambda n: n, "text after the CRC ignored"),
+    "between": (lambda n: n + 1, "bytes before the telegram's '/' ignored"),
+    "trailing": (lambda n: 2 * n + 1, "bytes after the last telegram ignored"),
+}
+
+
+@pytest.mark.parametrize("shape", AROUND)
+def test_parse_lists_text_around_the_telegrams(tmp_path: Path, shape: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/p1.md: text before '/' and after the CRC is skipped, listed as a problem, and exits 1."""
+    one, two = capture("4", 2)
+    data = {
+        "lead": b"garbage\0\xff" + one + two,
+        "after the CRC": one.rstrip(b"\r\n") + b" junk\r\n" + two,
+        "between": one + b"\x00\xffline noise\r\n" + two,
+        "trailing": one + two + b"trailing text\r\n",
+    }[shape]
+    where, reason = AROUND[shape]
+    line = where(one.count(b"\n"))
+    path = tmp_path / "p1.log"
+    path.write_bytes(data)
+    assert main(["p1", "parse", "--json", str(path)]) == 1
+    captured = capsys.readouterr()
+    objects = [json.loads(text) for text in captured.out.splitlines()]
+    assert len(objects) == 2 and all(o["crc_ok"] for o in objects)
+    problems = [p for o in objects for p in o["problems"]]
+    assert [p["line"] for p in problems] == [line] and reason in problems[0]["reason"]
+    assert f"line {line} " in captured.err and reason in captured.err
+
+
+@pytest.mark.parametrize("between", [b"\r\n", b"\0", b"\r\n\r\n  \t\r\n", b""])
+def test_parse_takes_blank_line_ends_and_nul_padding_for_nothing(
+    tmp_path: Path, between: bytes, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one, two = capture("5", 2)
+    path = tmp_path / "p1.log"
+    path.write_bytes(between + one.rstrip(b"\r\n") + b"\0\r\n" + between + two + between)
+    assert main(["p1", "parse", str(path)]) == 0
+    assert capsys.readouterr().err == ""

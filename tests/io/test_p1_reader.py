@@ -396,7 +396,9 @@ def check_hostile(got: list[Telegram], stats: ReaderStats, last: bytes) -> None:
     assert got[2].decimal("1-0:1.8.2") is not None  # ... and its good ones
     assert got[3].crc_ok is True and got[4] == decode_telegram(last)
     assert len(got) == 5
-    assert stats.crc_errors == 1 and stats.line_errors == 1
+    # The corrupt telegram, and three stretches of bytes(range(256)) from a "/" to a '!"#...': text
+    # where a CRC belongs is a damaged CRC, never "no CRC" (those are not verified, so skipped).
+    assert stats.crc_errors == 4 and stats.line_errors == 1
 
 
 def test_a_hostile_port_never_stops_the_reader_memory(caplog: pytest.LogCaptureFixture) -> None:
@@ -446,3 +448,47 @@ def test_random_bytes_never_escape_the_session() -> None:
 
     got = asyncio.run(collect(p1_reader("memory", connect=connect, max_reconnects=0)))
     assert [t.timestamp for t in got[-2:]] == [decode_telegram(g).timestamp for g in good]
+
+
+def test_a_damaged_or_missing_crc_is_never_used_as_good() -> None:
+    """'!Q002' where '!1002' was sent, or a DSMR 4 telegram cut to '!': not verified, so skipped."""
+    good = telegrams(3)
+    changed = corrupt(good[1])
+    bang = changed.index(b"!")
+    garbled = changed[: bang + 1] + b"Q" + changed[bang + 2 :]
+    missing = good[2][: good[2].index(b"!") + 1] + b"\r\n"
+    stream = [good[0], garbled, missing, good[0]]
+
+    async def scenario(skip: bool) -> tuple[list[Telegram], ReaderStats]:
+        stats = ReaderStats()
+
+        async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+            return MemoryTransport(list(stream))
+
+        reader = p1_reader("memory", connect=connect, skip_bad_crc=skip, max_reconnects=0, stats=stats)
+        return await collect(reader), stats
+
+    got, stats = asyncio.run(scenario(True))
+    assert [t.crc_ok for t in got] == [True, True] and stats.crc_errors == 2
+    got, stats = asyncio.run(scenario(False))
+    assert [t.crc_ok for t in got] == [True, False, False, True]
+    assert all("CRC" in t.errors[0].reason for t in got[1:3])
+
+
+def test_garbage_between_telegrams_is_counted_reported_and_read_past(caplog: pytest.LogCaptureFixture) -> None:
+    good = telegrams(4)
+    stream = [b"\xffnoise", good[0], b"\r\n\0", good[1].rstrip(b"\r\n") + b" junk\r\n", good[2], b"more noise", good[3]]
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        return MemoryTransport(list(stream))
+
+    async def scenario() -> tuple[list[Telegram], ReaderStats]:
+        stats = ReaderStats()
+        return await collect(p1_reader("memory", connect=connect, max_reconnects=0, stats=stats)), stats
+
+    with caplog.at_level(logging.WARNING, logger="meterkast.io.p1_reader"):
+        got, stats = asyncio.run(scenario())
+    assert [t.crc_ok for t in got] == [True] * 4 and all(not t.errors for t in got)
+    assert stats.garbage_bytes == len(b"\xffnoise") + len(b" junk\r\n") + len(b"more noise")
+    reports = [r.getMessage() for r in caplog.records if "garbage" in r.getMessage()]
+    assert len(reports) == 1 and "noise" in reports[0]  # rate-limited: once per minute

@@ -63,6 +63,20 @@ def _odd() -> list[Odd]:
             True,
             0,
         ),
+        Odd(  # dsmr_parser: 1.001 m3 with time None; meterkast: the same, the stamp in a note
+            "DSMR 3 gas profile with a vendor placeholder stamp",
+            _sub(V3, rb"0-1:24\.3\.0\(\d{12}\)", b"0-1:24.3.0(632525252525)"),
+            "V3",
+            None,
+            0,
+        ),
+        Odd(
+            "DSMR 3 gas profile with an all-zero stamp",
+            _sub(V3, rb"0-1:24\.3\.0\(\d{12}\)", b"0-1:24.3.0(000000000000)"),
+            "V3",
+            None,
+            0,
+        ),
         Odd(
             "placeholder stamp as the telegram time",
             with_crc(_sub(V5, rb"0-0:1\.0\.0\(\d{12}[SW]", b"0-0:1.0.0(632525252525W")),
@@ -115,7 +129,9 @@ def _odd() -> list[Odd]:
         ),
         Odd("text after the CRC", V5.rstrip(b"\r\n") + b" \x00junk\r\n", "V5", True, 1),
         Odd("text before the '/'", b"\x00\xff\xfegarbage" + V5, "V5", True, 1),
-        Odd("no CRC (a DSMR 4 telegram cut to '!')", V42[: V42.index(b"!") + 1] + b"\r\n", "V4", None, 0),
+        # DSMR 4 requires a CRC [P1-4.2.2 §5.2]: its absence is a problem, the values not verified (dsmr_parser's
+        # V4 spec with its checksum validation refuses the telegram: 'The content or CRC value is missing').
+        Odd("no CRC (a DSMR 4 telegram cut to '!')", V42[: V42.index(b"!") + 1] + b"\r\n", "V4", False, 1),
         Odd("DSMR 3 gas with continuation line, LF only", V3.replace(b"\r\n", b"\n"), "V3", None, 0),
         Odd("Fluvius placeholder stamps in the max demand history", FLUVIUS, "BELGIUM_FLUVIUS", True, 0),
         Odd(

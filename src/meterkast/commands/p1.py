@@ -21,9 +21,7 @@ import json
 import logging
 import os
 import random
-import re
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,14 +29,12 @@ from typing import Any
 from meterkast.clock import SimClock, SystemClock
 from meterkast.commands.meter import parse_start
 from meterkast.commands.run import parse_speed
-from meterkast.errors import CodecError, InvalidInput
+from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
 from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader
 from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server, Pacer
 from meterkast.jsonable import to_jsonable
-from meterkast.p1.crc import crc16
-from meterkast.p1.decode import decode_telegram
-from meterkast.p1.framer import P1Framer
+from meterkast.p1.scan import Scanned, scan_telegrams  # scan_telegrams: also importable from here
 from meterkast.p1.specs import SPECS, spec_for
 from meterkast.p1.telegram import LineError, Telegram
 from meterkast.p1.values import CapturedValue, GasProfile, Quantity
@@ -261,81 +257,11 @@ def read_command(args: argparse.Namespace) -> int:
 # -- parse ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Scanned:
-    """One telegram found in a capture: where it starts, what it decoded to, and what is wrong with it.
-
-    ``telegram`` is None only when nothing could be read (``error`` says why); a telegram with a CRC
-    mismatch or with unreadable lines keeps every value it has, and ``problems`` lists what is wrong
-    (file line, raw text, reason).
-    """
-
-    offset: int  # byte offset of its "/"
-    line: int  # 1-based line of its "/"
-    telegram: Telegram | None
-    error: str | None
-    problems: tuple[LineError, ...] = ()
-    computed_crc: int | None = None  # set when the CRC does not match
-    notes: tuple[LineError, ...] = ()  # odd but meaningful fields read leniently: no problem
-
-    @property
-    def clean(self) -> bool:
-        return self.telegram is not None and self.telegram.crc_ok is not False and not self.problems
-
-
-def scan_telegrams(data: bytes) -> list[Scanned]:
-    """Every telegram in ``data``, good or bad, in order; end of input ends the last one.
-
-    A "/" that never reaches "!" is a cut-off telegram.
-    """
-    framer = P1Framer()
-    spans: list[tuple[int, int]] = []
-    found: list[Scanned] = []
-    position = 0
-    for frame in framer.feed(data) + framer.flush():
-        offset = data.find(frame.data, position)
-        position = offset + len(frame.data)
-        spans.append((offset, position))
-        line = data.count(b"\n", 0, offset) + 1
-        found.append(_check(frame.data, frame.crc_ok, offset, line))
-    cut = [m.start() for m in _STARTS.finditer(data) if not any(a <= m.start() < b for a, b in spans)]
-    for where in cut:
-        # Its lines are read up to the next telegram (or the end): nothing that arrived is dropped.
-        end = min([b for b in cut if b > where] + [a for a, _ in spans if a > where] + [len(data)])
-        line = data.count(b"\n", 0, where) + 1
-        item = _check(data[where:end], None, where, line)
-        if item.telegram is None or not item.telegram.values:
-            item = Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input")
-        found.append(item)
-    if not found and _OBIS_LINE.search(data):  # OBIS lines but no "/": the header line was lost
-        item = _check(data, None, 0, 1)
-        if item.telegram is not None and item.telegram.values:
-            found.append(item)
-    return sorted(found, key=lambda s: s.offset)
-
-
-# Where a telegram may start: a "/" at a line start or before a FLAG id (as P1Framer decides).
-_STARTS = re.compile(rb"(?:(?<=\n)|^)/|/(?=[A-Za-z]{3})")
-_OBIS_LINE = re.compile(rb"^[ \t]*\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}\(", re.MULTILINE)
-
-
-def _check(data: bytes, crc_ok: bool | None, offset: int, line: int) -> Scanned:
-    try:
-        telegram = decode_telegram(data)
-    except CodecError as exc:
-        where = f" (byte {offset + exc.offset})" if exc.offset is not None else ""
-        return Scanned(offset, line, None, f"{exc.reason}{where}")
-    problems = tuple(LineError(line + e.line - 1, e.text, e.reason) for e in telegram.errors)
-    notes = tuple(LineError(line + e.line - 1, e.text, e.reason) for e in telegram.notes)
-    computed = crc16(data[: data.rindex(b"!") + 1]) if crc_ok is False else None
-    return Scanned(offset, line, telegram, None, problems, computed, notes)
-
-
 def scanned_json(item: Scanned) -> dict[str, Any]:
     """One telegram of ``p1 parse --json``: where it is, its values, CRC status and problems."""
     head: dict[str, Any] = {"offset": item.offset, "line": item.line}
     if item.telegram is None:
-        return {**head, "error": item.error}
+        return {**head, "error": item.error, "problems": [_problem_json(p) for p in item.problems]}
     telegram = item.telegram
     crc = {
         "sent": None if telegram.crc is None else f"{telegram.crc:04X}",
@@ -377,6 +303,8 @@ def parse_command(args: argparse.Namespace) -> int:
             if args.json:
                 _write(json.dumps(scanned_json(item)))
             print(f"{where}: {item.error}", file=sys.stderr)
+            for problem in item.problems:
+                print(f"{where}: line {problem.line} {problem.text!r}: {problem.reason}", file=sys.stderr)
     if not read:
         raise InvalidInput(f"no telegram in {name} could be read ({len(scanned)} bad)")
     return 0 if all(item.clean for item in scanned) else 1

@@ -15,7 +15,8 @@ Rules this module keeps:
   reader refuses to use them) and counted; telegrams whose frame cannot be read at all, or that have
   no readable line but some unreadable ones, are counted as ``decode_errors``; a telegram with some
   unreadable lines is yielded with them in ``Telegram.errors`` (its other lines are good) and counted
-  as ``line_errors``. Each kind is reported through
+  as ``line_errors``; text between telegrams is skipped and counted (``garbage_bytes``; line ends,
+  blanks and NUL padding are not garbage). Each kind is reported through
   ``logging`` at most once per ``report_every_s`` ("37 telegrams with a bad CRC in the last 60 s"),
   timed on an injected monotonic clock;
 - end of a connection ends the telegram in progress (a last ``!CRC`` without CR LF is still read; one
@@ -244,6 +245,7 @@ class ReaderStats:
     crc_errors: int = 0
     decode_errors: int = 0
     line_errors: int = 0  # telegrams yielded with some unreadable lines listed in Telegram.errors
+    garbage_bytes: int = 0  # bytes outside any telegram that were more than line ends, blanks and NUL
     auth_errors: int = 0
     connects: int = 0
     reconnects: int = 0
@@ -314,14 +316,25 @@ class _Session:
         """The telegrams completed by ``data``; never raises for what arrives (module docstring)."""
         if self._decryptor is not None:
             data = self._decryptor.feed(data)
-        return self._decode(self._framer.feed(data))
+        before = self._framer.counters.noise_bytes
+        frames = self._framer.feed(data)
+        self._noise(before)
+        return self._decode(frames)
+
+    def _noise(self, before: int) -> None:
+        """Text between telegrams (line noise, a second device on the line) is counted and reported."""
+        noise = self._framer.counters.noise_bytes - before
+        if noise:
+            self._stats.garbage_bytes += noise
+            self._report.note("stretches of garbage between telegrams", f"{noise} bytes: {self._framer.last_noise!r}")
 
     def flush(self) -> list[Telegram]:
         """End of the connection: the telegram in progress, if its ``!`` arrived; one cut off before it
         is, like one with a bad CRC, not verified: yielded with the cut as a problem only when bad CRCs
         are (``skip_bad_crc=False``), else counted and reported."""
-        before = self._framer.counters.truncated
+        before, noise = self._framer.counters.truncated, self._framer.counters.noise_bytes
         frames = self._framer.flush(cut=not self._skip_bad_crc)
+        self._noise(noise)
         if self._skip_bad_crc and self._framer.counters.truncated > before:
             self._report.note("telegrams cut off at the end of a connection", "no '!' before the connection closed")
         return self._decode(frames)
@@ -331,7 +344,8 @@ class _Session:
         for frame in frames:
             if frame.crc_ok is False:
                 self._stats.crc_errors += 1
-                self._report.note("telegrams with a bad CRC", f"sent {frame.crc:04X}")
+                sent = "a damaged or missing CRC" if frame.crc is None else f"sent {frame.crc:04X}"
+                self._report.note("telegrams with a bad CRC", sent)
                 if self._skip_bad_crc:
                     continue
             try:

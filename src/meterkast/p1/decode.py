@@ -17,7 +17,7 @@ Rules it keeps (docs/p1.md, "What the decoder tolerates"):
   ``Telegram.errors`` (line number, raw text, reason) beside the lines that could (the default), or
   with ``lenient=False`` raises RecordError naming its line number and text;
 - a vendor placeholder time stamp that is no calendar date (``632525252525W``) is a meaningful odd
-  field, not a problem: it gives ``time=None`` in a ``CapturedValue`` or ``PowerFailure`` (as
+  field, not a problem: it gives ``time=None`` in a ``CapturedValue``, ``PowerFailure`` or ``GasProfile`` (as
   dsmr_parser reads it) and the raw text as ``RawValue`` on a time-stamp line, and the line's raw
   text is kept in ``Telegram.notes`` (so is a header shorter than ``/XXX5``);
 - white space around a line's groups, white-space-only lines, text before ``/`` and text after the
@@ -153,7 +153,7 @@ def _captured(num: str, unit: str, groups: str) -> Value:
     if _STAMP.fullmatch(parts[1]) and not _STAMP.fullmatch(parts[0]):
         # An Iskra IE.5 (Belgium, 2026) sends 1-0:1.6.0(08.796*kW)(260102010000): value first.
         value, value_unit = _number(parts[0])
-        captured = CapturedValue(_tst(parts[1]), value, value_unit)
+        captured = CapturedValue(_tst_or_none(parts[1]), value, value_unit)
         raise PartlyRead("groups in reverse order, (value)(time stamp): read as (time stamp)(value)", captured)
     value, value_unit = _number(parts[1])
     if is_placeholder(parts[0]):
@@ -205,6 +205,8 @@ def _gas_profile(num: str, unit: str, groups: str) -> Value:
     if len(parts) != 6 + int(count):
         raise RecordError(f"gas profile announces {count} values but has {len(parts) - 6}")
     values = tuple(_number(text)[0] for text in parts[6:])
+    if is_placeholder(parts[0]):  # "(632525252525)", "(000000000000)": dsmr_parser reads the value, time None
+        raise PartlyRead(_placeholder(parts[0]), GasProfile(None, status, int(period), parts[4], parts[5], values))
     return GasProfile(decode_tst12(parts[0], status), status, int(period), parts[4], parts[5], values)
 
 

@@ -18,6 +18,20 @@ from meterkast.p1.telegram import LineError
 
 _CRC_TEXT = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)
 _OBIS_LINE = re.compile(r"^[ \t]*\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}", re.MULTILINE | re.ASCII)
+# The lines that say a telegram is DSMR 4 or later (P1 version 40, 42, 50; Fluvius e-MUCS version).
+_VERSION = re.compile(rb"^[ \t\0]*(?:1-3:0\.2\.8\([ \t]*(\d{1,3})[ \t]*\)|0-0:96\.1\.4\()", re.MULTILINE)
+_BLANK = " \t\0"
+
+
+def crc_required(raw: bytes | bytearray) -> bool:
+    """Whether the telegram says it must carry a CRC: DSMR 4 and later ([P1-4.2.2 §5.2], [P1-5.0.2 §6.2])
+    send one always; only DSMR 2.2/3 telegrams ([P1-3.0 §5.2]) end with a bare ``!``.
+
+    The version line ``1-3:0.2.8`` (40, 42, 50; DSMR 4.0 introduced it) or the Fluvius e-MUCS version
+    ``0-0:96.1.4`` says which; a telegram without either is taken for a dialect without CRC (2.2/3,
+    EasyMeter, E.ON Hungary send no version line). dsmr_parser's V4/V5 specs refuse such a telegram too.
+    """
+    return any(found.group(1) is None or int(found.group(1)) >= 40 for found in _VERSION.finditer(raw))
 
 
 class Framed(NamedTuple):
@@ -74,28 +88,45 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     header_end = text.find("\n", start, bang)
     if header_end < 0:
         raise FrameError("telegram has no line after its header", offset=start)
+    crc, crc_ok, problems = _read_crc(raw, text, start, bang, problems, strict=strict)
+    header = text[start + 1 : header_end].rstrip("\r")
+    notes = () if len(header) >= 4 else (LineError(1, _shown("/" + header), "header shorter than /XXX5"),)
+    # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
+    return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems, notes))
+
+
+def _read_crc(
+    raw: bytes, text: str, start: int, bang: int, problems: tuple[LineError, ...], *, strict: bool
+) -> tuple[int | None, bool | None, tuple[LineError, ...]]:
+    """(CRC, whether it matches, problems): the text after ``!`` on its line is the CRC, blank (a
+    dialect without CRC, if the telegram's version allows it), or a damaged CRC (not verified)."""
     eol = text.find("\n", bang)
     crc_text = (text[bang + 1 :] if eol < 0 else text[bang + 1 : eol]).rstrip("\r")
     crc: int | None = None
     crc_ok: bool | None = None
     if crc_text:
         if strict:
-            crc = parse_crc(crc_text.strip(" \t\0"))
-        elif found := _CRC_TEXT.match(crc_text):
+            crc = parse_crc(crc_text.strip(_BLANK))
+        elif found := _CRC_TEXT.match(crc_text):  # "!1Q02": CRC 1, which the check finds wrong
             crc = int(found.group(), 16)
-            if crc_text[found.end() :].strip(" \t\0"):  # a NUL may follow the CRC, as dsmr_parser allows
+            if crc_text[found.end() :].strip(_BLANK):  # a NUL may follow the CRC, as dsmr_parser allows
                 problems += (_crc_problem(text, start, bang, crc_text, "text after the CRC ignored"),)
-        elif crc_text.strip():
-            problems += (_crc_problem(text, start, bang, crc_text, "no CRC after '!': 1 to 4 hex digits expected"),)
+        elif crc_text.strip(_BLANK):
+            # "!Q002" where "!1002" was sent: the CRC was damaged on the line, so the telegram is
+            # not verified (crc_ok False), never taken for one of a dialect without CRC.
+            problems += (_crc_problem(text, start, bang, crc_text, _GARBLED),)
+            crc_ok = False
+    if crc is None and crc_ok is None and crc_required(raw[start:bang]):
+        problems += (_crc_problem(text, start, bang, crc_text, _MISSING),)
+        crc_ok = False
+        if strict:
+            raise ChecksumError("telegram has no CRC after '!' but its version (DSMR 4 or later) requires one")
     if crc is not None:
         computed = crc16(raw[start : bang + 1])
         crc_ok = computed == crc
         if strict and not crc_ok:
             raise ChecksumError(f"telegram CRC is {computed:04X} but it says {crc_text}", offset=bang)
-    header = text[start + 1 : header_end].rstrip("\r")
-    notes = () if len(header) >= 4 else (LineError(1, _shown("/" + header), "header shorter than /XXX5"),)
-    # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
-    return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems, notes))
+    return crc, crc_ok, problems
 
 
 def _without_end(text: str, start: int, header_end: int, problems: tuple[LineError, ...]) -> Framed:
@@ -126,6 +157,10 @@ def _without_header(raw: bytes, text: str, *, strict: bool) -> Framed:
         crc = int(found.group(), 16)
         crc_ok = crc16(raw[first : bang + 1]) == crc
     return _new_framed((text, first, "", first, text[first:bang], crc, crc_ok, problems, ()))
+
+
+_GARBLED = "CRC damaged: 1 to 4 hex digits expected after '!'; values not verified"
+_MISSING = "no CRC after '!', but the telegram's version (DSMR 4 or later) requires one; values not verified"
 
 
 def _crc_problem(text: str, start: int, bang: int, crc_text: str, reason: str) -> LineError:

@@ -4,7 +4,8 @@
 through the ``!CRC CR LF`` line (DSMR 4/5) or a bare ``!`` line (DSMR 2.2/3, EasyMeter); it keeps an
 incomplete telegram for the next call. Rules it keeps:
 - it never raises for what arrives on the line; counters say what was dropped;
-- bytes before a ``/`` are garbage (``garbage_bytes``); a ``/`` that arrives before the ``!`` of the
+- bytes before a ``/`` are garbage (``garbage_bytes``; ``noise_bytes`` of them in stretches that are
+  not just line ends, blanks and NUL padding); a ``/`` that arrives before the ``!`` of the
   telegram in progress, at a line start or before a header (three letters), means that telegram
   was cut off (the meter restarted, the cable was plugged in mid-telegram): the partial telegram
   is dropped (``truncated``) and the new one framed;
@@ -13,7 +14,11 @@ incomplete telegram for the next call. Rules it keeps:
   them; frames are returned with their status and the decoder reports it again;
 - the CRC is the 1–4 hex digits (either case) right after ``!``; the telegram ends with the CR LF
   (or bare LF) that follows them, or else just after them, and the garbage scan takes what follows
-  (text after the CRC); a ``!`` followed by no hex digit is a telegram without CRC (DSMR 2.2/3);
+  (text after the CRC); a ``!`` followed by a blank line is a telegram without CRC, which only a
+  DSMR 2.2/3 telegram may be (one whose version line says DSMR 4 or later gets ``crc_ok=False``);
+  any other text right after ``!`` (``!Q002`` where ``!1002`` was sent) is a damaged CRC:
+  ``crc_ok=False``, the frame keeping that line so the decoder lists it (``!1Q02`` reads CRC 1,
+  which does not match);
 - end of input ends the last telegram: ``flush()`` (the reader calls it when the connection closes,
   ``p1 parse`` at the end of the file) returns a telegram whose ``!`` arrived but whose CRC line
   was not ended by CR LF, and counts whatever else is held as ``truncated``.
@@ -25,10 +30,24 @@ import re
 from dataclasses import dataclass
 
 from meterkast.p1.crc import crc16
+from meterkast.p1.frame_text import crc_required
 
 MAX_TELEGRAM = 16 * 1024  # a DSMR telegram is a few kB at most (text message ≤ 2048 hex characters)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _HEADER = re.compile(rb"[A-Za-z]{3}")
+_BLANKS_CRLF = b" \t\0\r\n"
+MAX_CRC_LINE = 64  # how far a damaged CRC line is kept in its frame (a CRC line is "!XXXX" CR LF)
+
+
+def _line_end(buffer: bytearray, bang: int) -> int:
+    """The end of the CRC line that starts at ``bang``: after its LF, or before a ``/`` (the next
+    telegram), or what has arrived, at most ``MAX_CRC_LINE`` bytes on."""
+    limit = min(len(buffer), bang + MAX_CRC_LINE)
+    eol = buffer.find(b"\n", bang, limit)
+    slash = buffer.find(b"/", bang, limit)
+    if eol >= 0 and (slash < 0 or eol < slash):
+        return eol + 1
+    return slash if slash >= 0 else limit
 
 
 def _restart(buffer: bytearray, end: int) -> int:
@@ -60,7 +79,8 @@ class FramerCounters:
     telegrams: int = 0
     crc_errors: int = 0
     truncated: int = 0
-    garbage_bytes: int = 0
+    garbage_bytes: int = 0  # every byte outside a telegram, blank line ends and NUL padding included
+    noise_bytes: int = 0  # of those, the ones in stretches that hold more than blanks (a reader reports them)
 
 
 class P1Framer:
@@ -71,6 +91,7 @@ class P1Framer:
         self._max_size = max_size
         self._drop_bad_crc = drop_bad_crc
         self.counters = FramerCounters()
+        self.last_noise = b""  # the start of the last stretch counted in noise_bytes (for a report)
 
     @property
     def pending(self) -> int:
@@ -146,15 +167,29 @@ class P1Framer:
             end = bang + 1 + len(digits) + len(rest[: rest.index(b"\n") + 1])
         elif rest in {b"", b"\r"} and not final:
             return None  # the CRC line is still arriving
-        else:  # end of input, or other text after the digits: the garbage scan takes it
-            end = bang + 1 + len(digits) + (rest[:1] == b"\r")
+        elif digits:  # the CRC, then text: the CRC check says whether the digits were the CRC
+            end = bang + 1 + len(digits) + (rest[:1] == b"\r")  # the garbage scan takes the text after the CRC
+        else:
+            line_end = _line_end(buffer, bang)
+            if bytes(buffer[bang + 1 : line_end]).strip(_BLANKS_CRLF):
+                # Not blank and no CRC ("!Q002" where "!1002" was sent): the CRC was damaged, so the
+                # telegram is not verified; the frame keeps the line so the decoder lists it too.
+                data = bytes(buffer[:line_end])
+                del buffer[:line_end]
+                return Frame(data, None, False)
+            end = bang + 1 + (rest[:1] == b"\r")  # a bare "!" (DSMR 2.2/3); blanks after it are garbage
         data = bytes(buffer[:end])
         del buffer[:end]
-        if not digits:
-            return Frame(data, None, None)
+        if not digits:  # no CRC: good only for a dialect that has none (frame_text.crc_required)
+            return Frame(data, None, False if crc_required(data[:bang]) else None)
         crc = int(digits, 16)
         return Frame(data, crc, crc16(data[: bang + 1]) == crc)
 
     def _discard(self, count: int) -> None:
-        self.counters.garbage_bytes += count
-        del self._buffer[:count]
+        if count:
+            self.counters.garbage_bytes += count
+            stretch = self._buffer[:count].strip(_BLANKS_CRLF)
+            if stretch:
+                self.counters.noise_bytes += count
+                self.last_noise = bytes(stretch[:40])
+            del self._buffer[:count]

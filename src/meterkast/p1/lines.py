@@ -111,6 +111,7 @@ class LineState:
     __slots__ = (
         "body_start",
         "channels",
+        "has_version",
         "head",
         "header",
         "lines",
@@ -142,6 +143,9 @@ class LineState:
         self.values = dict(telegram.values)  # private: never handed out, so no caller can change it
         self.mbus = dict(telegram.mbus)
         self.channels = {channel: tuple(device.values) for channel, device in telegram.mbus.items()}
+        # A version line may make a CRC mandatory (frame_text.crc_required): then a telegram without
+        # one takes the general path, which says so.
+        self.has_version = "1-3:0.2.8" in self.values or "0-0:96.1.4" in self.values
 
     def _slot(self, index: int) -> _Slot | None:
         """How line ``index`` decodes again; None if it is not an entry on its own line.
@@ -245,6 +249,8 @@ class LineState:
         eol = text.find("\n", bang)
         crc_text = (text[bang + 1 :] if eol < 0 else text[bang + 1 : eol]).rstrip("\r")
         if not crc_text:
+            if self.has_version:
+                raise ValueError("no CRC: the general path decides whether this telegram needs one")
             return None, None
         if _CRC.fullmatch(crc_text) is None:
             raise ValueError("not 1 to 4 hex digits")

@@ -88,7 +88,10 @@ def decode_tst12(text: str, status: int = 0) -> datetime:
     """DSMR 2.2/3 ``YYMMDDhhmmss``; the status byte's DST bit picks the side of the autumn fold."""
     if len(text) != 12 or not _DIGITS.issuperset(text):
         raise RecordError(f"time stamp {text!r} is not YYMMDDhhmmss")
-    return decode_tst(text + ("S" if status & DST_STATUS_BIT else "W"))
+    try:
+        return decode_tst(text + ("S" if status & DST_STATUS_BIT else "W"))
+    except RecordError as exc:  # name the stamp as sent: the letter came from the status byte
+        raise RecordError(f"time stamp {text!r} is not a calendar date and time") from exc
 
 
 def encode_tst12(moment: datetime) -> tuple[str, int]:

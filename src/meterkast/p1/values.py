@@ -61,7 +61,7 @@ class MaxDemand(NamedTuple):
 class GasProfile(NamedTuple):
     """DSMR 2.2/3 ``0-n:24.3.0`` profile-generic line and its value line ([P1-3.0 §5.10])."""
 
-    time: datetime
+    time: datetime | None  # None: a placeholder stamp that is no calendar date (its raw text in Telegram.notes)
     status: int  # AMR profile status byte; 0x08 = DST active
     period_min: int
     capture_obis: str  # e.g. 0-1:24.2.1 (L+G meters write 24.2.0)
