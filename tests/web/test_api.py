@@ -127,6 +127,8 @@ def test_the_valve_is_always_refused_visibly(client: TestClient, action: str) ->
         ("/api/meter/battery/drain", {"fraction": 1.5}, "body.fraction"),
         ("/api/clock/speed", {"speed": 0}, "body.speed"),
         ("/api/clock/jump", {"seconds": -60}, "body.seconds"),
+        ("/api/clock/jump", {"seconds": 1e12}, "body.seconds"),  # was an OverflowError, a 500
+        ("/api/clock/jump", {"seconds": 31 * 86400 + 1}, "body.seconds"),  # would stall the server's loop
         ("/api/faults", {"kind": "p3_gremlins", "value": 1}, "body.kind"),
         ("/api/faults", {"kind": "p1_crc_error", "value": 2}, "body.value"),
     ],
@@ -136,6 +138,13 @@ def test_invalid_input_is_400_naming_the_field(client: TestClient, path: str, bo
     assert response.status_code == 400
     assert response.json()["error"] == "InvalidInput"
     assert field in response.json()["message"]
+
+
+def test_json_nested_too_deeply_is_400_not_a_500(client: TestClient) -> None:
+    body = b"[" * 20000 + b"]" * 20000
+    response = client.post("/api/meter/gas-temperature", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["message"]
 
 
 def test_a_body_that_is_not_json_is_400(client: TestClient) -> None:

@@ -16,6 +16,11 @@ from typing import Any, Protocol
 JSON = dict[str, Any]
 
 
+MAX_JUMP_S = 31 * 86400
+"""The longest clock jump one request may ask for: the installation catches up at once, on the server's
+event loop (about a second for 31 days, ten for a year), so a larger one would stall every other request."""
+
+
 class Control(Protocol):
     # -- reading ---------------------------------------------------------------------------------------
     def state(self) -> JSON:

@@ -39,7 +39,7 @@ from meterkast.gasmeter.battery import CAPACITY_NAH
 from meterkast.gasmeter.events import ValveAction
 from meterkast.gasmeter.events import ValveCommandRefused as GasValveRefused
 from meterkast.gasmeter.meter import GasMeter
-from meterkast.live.control import JSON
+from meterkast.live.control import JSON, MAX_JUMP_S
 from meterkast.live.p1_output import TELEGRAM_WINDOW
 from meterkast.live.session_time import EVENT_WINDOW, HOUR_WINDOW, SessionTime
 from meterkast.live.store import CommandRecord, Commit, EventRecord, HourRecord
@@ -321,6 +321,9 @@ class LiveSession(SessionTime):
     def jump_clock(self, seconds: float) -> JSON:
         if not seconds >= 0:
             raise InvalidInput(f"seconds {seconds} must not be negative: simulated time only moves forward")
+        if seconds > MAX_JUMP_S:
+            raise InvalidInput(f"seconds {seconds:g} is more than 31 days ({MAX_JUMP_S}): the installation catches up "
+                               "at once, on the server's loop; jump in steps, or run with --speed max --until")
         self._clock_not_behind()
         self.step(self.clock.jump(timedelta(seconds=seconds)))
         self.wake()

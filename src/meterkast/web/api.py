@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from meterkast.errors import InvalidInput
-from meterkast.live.control import JSON, Control
+from meterkast.live.control import JSON, MAX_JUMP_S, Control
 from meterkast.web.schema import check
 
 Args = dict[str, Any]
@@ -319,7 +319,8 @@ ROUTES: tuple[Operation, ...] = (
         "POST", "/api/clock/jump", "jumpClock", "clock",
         "Move simulated time forward; the installation catches up at once",
         lambda c, a: c.jump_clock(float(a["seconds"])), ANY_OBJECT,
-        body=(Param("seconds", {"type": "number", "minimum": 0}, "how far forward"),),
+        body=(Param("seconds", {"type": "number", "minimum": 0, "maximum": MAX_JUMP_S},
+                    "how far forward, at most 31 days per request (the catch-up runs on the server's loop)"),),
     ),
     Operation(
         "POST", "/api/faults", "injectFault", "faults",

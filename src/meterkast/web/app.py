@@ -54,6 +54,9 @@ async def _body(request: Request) -> object:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"request body is not JSON ({exc}); send an object such as {{\"hold_s\": 0.2}}") from exc
+    except RecursionError as exc:  # the json module recurses per nesting level; no request needs more than two
+        raise InvalidInput("request body is JSON nested too deeply; send a flat object such as "
+                           "{\"hold_s\": 0.2}") from exc
 
 
 def _endpoint(control: Control, op: Operation) -> Endpoint:
