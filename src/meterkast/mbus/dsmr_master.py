@@ -135,7 +135,7 @@ class DsmrP2Master:
         except AuthenticationError as exc:
             refused(device.state, exc)
             raise
-        commit(device.state, reply, attempts=attempts)
+        commit(device.state, reply, attempts=attempts, now=now)
         if key == device.next_user_key:
             device.user_key, device.next_user_key = key, None
         return reply

@@ -18,16 +18,16 @@ the frame counter only then (§5.2: the counter of a *validated* frame). The rul
 3. ``equipment``: equipment identifier, volume resolution and meter configuration are the installed
    device's [§6.4.1, §6.4.4, §6.4.9]. The identifier fills plaintext bytes 8..15 of block 1 in the
    default list, so any altered counter is caught here or by rule 2.
-4. ``counter``: above the last accepted one [§5.2], and at most ``COUNTER_SLACK`` frames more ahead
-   than the requests this master sent since then: a wired slave speaks only when addressed
-   [EN 13757-2], and the gas meter adds exactly 1 per frame [§5.2]. A meter unreachable for days sent
-   no frames in that time (or answered requests this master counted), so it is still accepted. A meter
-   that really is further ahead (another master read it: an installer's tool, a second reader on a
-   shared bus) is re-synchronised, not locked out: a frame that breaks only this bound becomes the
-   candidate, and the next frame that breaks only this bound too and whose counter follows the
-   candidate's by at most the requests sent since plus ``COUNTER_SLACK`` is accepted. Two wholly
-   plausible frames in a row cannot be made by altering counters (rule 3 catches every altered counter),
-   so this opens nothing to a forger.
+4. ``counter``: above the last accepted one [§5.2], and not absurdly far ahead: at most the requests
+   this master sent since then, plus ``COUNTER_SLACK``, plus the frames a bus could physically have
+   carried in the E-meter time since then (``MAX_FRAMES_PER_S``: another master, an installer's tool or
+   a second reader, may poll the meter as often as it likes, and the meter adds exactly 1 per frame
+   [§5.2]; a wired slave speaks only when addressed [EN 13757-2]). A meter unreachable for days numbered
+   at most what it was asked for, so it is still accepted; a counter near FFFFFFFFh would take decades.
+   Without the E-meter's clock (``now`` None) the bound is requests + slack, and a meter that really is
+   further ahead is re-synchronised, not locked out: a frame that breaks only this bound becomes the
+   candidate, and the next frame that breaks only this bound too and follows on from the candidate is
+   accepted. Rule 3 catches every altered counter, so neither opens anything to a forger.
 5. ``clock``: the hourly time stamp lies between the E-meter's clock − 1 h − ``CLOCK_TOLERANCE`` and its
    clock + ``CLOCK_TOLERANCE`` (an actual value: within ``CLOCK_TOLERANCE`` of it) [§6.1, §6.2.1, §6.4.3].
 6. ``volume``: not below the last accepted value of this device [§6.4.4] (a replaced meter is a new
@@ -69,6 +69,11 @@ CLOCK_TOLERANCE = timedelta(minutes=15)
 deviation above 60 s [P2-4.0.7 §6.2.1, §6.2.4]. 15 minutes is 15 times that limit, and still well inside
 the one-hour period of the stored value, so a stale or future hourly value cannot pass as the current one."""
 
+MAX_FRAMES_PER_S = 3
+"""An upper bound on the RSP_UDs a gas meter can send per second on the wired bus: at 2400 baud
+(P2-4.0.7 §3.1) an 11-bit character takes 4.6 ms, and a REQ_UD2 (5 bytes) with its reply (over 70
+bytes) plus the slave's reply delay (EN 13757-2: at least 11 bit times) takes over 0.35 s."""
+
 HOURLY_PERIOD = timedelta(hours=1)  # the stored value is the last whole hour of the meter's clock [§6.1]
 
 MAX_FLOW_M3H: dict[Decimal, Decimal] = {
@@ -83,7 +88,8 @@ RULES: tuple[Rule, ...] = (
     Rule("header", "C = 08h, ST = 0, CW = mode/blocks only, ACC - FC as before", "P2-4.0.7 §3.1.2, §4.2"),
     Rule("layout", "exactly the default readout list, fillers included", "P2-4.0.7 §5.1, §6.3"),
     Rule("equipment", "equipment identifier, resolution, configuration = installed", "P2-4.0.7 §6.4.1/4/9"),
-    Rule("counter", f"last < counter <= last + requests + {COUNTER_SLACK}", "P2-4.0.7 §5.2"),
+    Rule("counter", f"last < counter <= last + requests + {COUNTER_SLACK} + {MAX_FRAMES_PER_S}/s since then",
+         "P2-4.0.7 §3.1, §5.2"),
     Rule("clock", f"time stamp within {CLOCK_TOLERANCE} of the E-meter's last whole hour", "P2-4.0.7 §6.1, §6.2.1"),
     Rule("volume", "last <= value <= last + MAX_FLOW_M3H x (hours + 1)", "P2-4.0.7 §6.4.4, EN 1359"),
 )
@@ -117,6 +123,7 @@ class Installed:
     access_candidate: int | None = None  # the offset of the last frame refused only for its ACC
     counter_candidate: tuple[int, int] | None = None  # (FC, attempts) of the last frame refused only for its lead
     attempts_at_accept: int = 0
+    accepted_at: datetime | None = None  # the E-meter's clock when the last frame was accepted
     accepted: int = 0
     rejected: int = 0
     last_rejection: str | None = field(default=None)
@@ -151,7 +158,7 @@ def judge(state: Installed, reply: GasReply, *, attempts: int, now: datetime | N
                             ("meter configuration", reply.configuration, state.configuration)):
         if want is not None and got != want:
             _reject("equipment", f"{where}: {what} {got} is not the installed {want} [P2-4.0.7 §6.4]")
-    too_far_ahead = _judge_counter(state, reply, attempts, where)
+    too_far_ahead = _judge_counter(state, reply, attempts, now, where)
     if now is not None:
         _judge_clock(reply, now, where)
     _judge_volume(state, reply, where)
@@ -160,7 +167,8 @@ def judge(state: Installed, reply: GasReply, *, attempts: int, now: datetime | N
         raise too_far_ahead
 
 
-def commit(state: Installed, reply: GasReply, *, attempts: int) -> FrameCounterAccepted | None:
+def commit(state: Installed, reply: GasReply, *, attempts: int,
+           now: datetime | None = None) -> FrameCounterAccepted | None:
     """Store counter, value, time stamp and (first time) the device data of a judged frame, together."""
     accepted = None if reply.frame_counter is None else state.guard.accept(reply.frame_counter)
     if state.equipment_identifier is None:
@@ -173,7 +181,7 @@ def commit(state: Installed, reply: GasReply, *, attempts: int) -> FrameCounterA
     state.last_access, state.access_candidate, state.counter_candidate = reply.access_number, None, None
     if reply.frame_counter is not None:
         state.access_offset = (reply.access_number - reply.frame_counter) % 256
-    state.attempts_at_accept = attempts
+    state.attempts_at_accept, state.accepted_at = attempts, now
     state.accepted += 1
     return accepted
 
@@ -209,19 +217,24 @@ def _judge_access(state: Installed, reply: GasReply, where: str) -> None:
                         rule="header", access_offset=offset)
 
 
-def _allowance(state: Installed, attempts: int) -> int:
-    """Frames the device can have sent since the last accepted one: our requests plus the slack."""
-    return max(attempts - state.attempts_at_accept, 1) + COUNTER_SLACK
+def _allowance(state: Installed, attempts: int, now: datetime | None) -> int:
+    """Frames the device can have sent since the last accepted one: our requests plus the slack, plus what
+    a bus can carry in the time since then (when the E-meter's clock is known)."""
+    allowed = max(attempts - state.attempts_at_accept, 1) + COUNTER_SLACK
+    if now is not None and state.accepted_at is not None:
+        allowed += max(int((now - state.accepted_at).total_seconds()), 0) * MAX_FRAMES_PER_S
+    return allowed
 
 
-def _judge_counter(state: Installed, reply: GasReply, attempts: int, where: str) -> ImplausibleFrame | None:
+def _judge_counter(state: Installed, reply: GasReply, attempts: int, now: datetime | None,
+                   where: str) -> ImplausibleFrame | None:
     """Raise ``ReplayError`` for a counter not above the last accepted one; return (not raise) the refusal
     for a counter too far ahead, so that ``judge`` can check the other rules first (rule 4)."""
     counter, last = reply.frame_counter, state.guard.last_validated
     if counter is None or last is None:  # mode 0, or the first frame after installation [§5.2]
         return None
     state.guard.check(counter)  # ReplayError: not above the last accepted one
-    allowed = last + _allowance(state, attempts)
+    allowed = last + _allowance(state, attempts, now)
     if counter <= allowed:
         return None
     candidate = state.counter_candidate
@@ -230,7 +243,7 @@ def _judge_counter(state: Installed, reply: GasReply, attempts: int, where: str)
         if candidate_counter < counter <= candidate_counter + max(attempts - candidate_attempts, 1) + COUNTER_SLACK:
             return None  # the second plausible frame in a row that follows on from the first: re-synchronise
     return ImplausibleFrame(f"{where}: frame counter {counter} is {counter - last} ahead of the last accepted "
-                            f"{last}, more than the {allowed - last} frames this master can have caused; "
+                            f"{last}, more than the {allowed - last} frames the meter can have sent since; "
                             "a next frame that follows on from it re-synchronises [§5.2]",
                             rule="counter", counter_candidate=(counter, attempts))
 
