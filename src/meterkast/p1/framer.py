@@ -39,15 +39,18 @@ _BLANKS_CRLF = b" \t\0\r\n"
 MAX_CRC_LINE = 64  # how far a damaged CRC line is kept in its frame (a CRC line is "!XXXX" CR LF)
 
 
-def _line_end(buffer: bytearray, bang: int) -> int:
+def _line_end(buffer: bytearray, bang: int) -> tuple[int, bool]:
     """The end of the CRC line that starts at ``bang``: after its LF, or before a ``/`` (the next
-    telegram), or what has arrived, at most ``MAX_CRC_LINE`` bytes on."""
+    telegram), or what has arrived, at most ``MAX_CRC_LINE`` bytes on; and whether that end is known
+    (False: only part of the line has arrived yet)."""
     limit = min(len(buffer), bang + MAX_CRC_LINE)
     eol = buffer.find(b"\n", bang, limit)
     slash = buffer.find(b"/", bang, limit)
     if eol >= 0 and (slash < 0 or eol < slash):
-        return eol + 1
-    return slash if slash >= 0 else limit
+        return eol + 1, True
+    if slash >= 0:
+        return slash, True
+    return limit, limit == bang + MAX_CRC_LINE
 
 
 def _restart(buffer: bytearray, end: int) -> int:
@@ -170,8 +173,11 @@ class P1Framer:
         elif digits:  # the CRC, then text: the CRC check says whether the digits were the CRC
             end = bang + 1 + len(digits) + (rest[:1] == b"\r")  # the garbage scan takes the text after the CRC
         else:
-            line_end = _line_end(buffer, bang)
-            if bytes(buffer[bang + 1 : line_end]).strip(_BLANKS_CRLF):
+            line_end, known = _line_end(buffer, bang)
+            damaged = bytes(buffer[bang + 1 : line_end]).strip(_BLANKS_CRLF)
+            if not damaged and not known and not final:
+                return None  # blanks so far ("!" NUL …): whether text follows on this line is still to come
+            if damaged:
                 # Not blank and no CRC ("!Q002" where "!1002" was sent): the CRC was damaged, so the
                 # telegram is not verified; the frame keeps the line so the decoder lists it too.
                 data = bytes(buffer[:line_end])
