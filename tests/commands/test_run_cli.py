@@ -88,6 +88,17 @@ def test_until_records_the_hour_that_ends_at_it(tmp_path: Path, capsys: pytest.C
     assert all(h.consumed_m3 is not None and h.index_m3 is not None for h in hours)
 
 
+def test_until_before_the_stored_state_says_there_is_nothing_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = run(capsys, tmp_path, *QUIET, "--start", START.isoformat(), "--until", "2026-01-02T00:00:00Z",
+                     "--stop")
+    assert code == 0
+    code, _, err = run(capsys, tmp_path, *QUIET, "--until", "2026-01-01T12:00:00Z", "--stop")
+    assert code == 0
+    assert "nothing to catch up" in err and "2026-01-02T00:00:00+00:00" in err
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -96,7 +107,7 @@ def test_until_records_the_hour_that_ends_at_it(tmp_path: Path, capsys: pytest.C
         (["--speed", "fast"], "neither a number nor 'max'"),
         (["--scenario", "faults", "--start", "2026-01-01T00:00:00Z"], "timeline"),
         (["--scenario", "no-such-scenario"], "no-such-scenario"),
-        (["--until", "tomorrow"], "not an ISO 8601 instant"),
+        (["--until", "tomorrow"], "--until 'tomorrow' is not an ISO 8601 instant"),
     ],
 )
 def test_bad_options_exit_2_with_the_reason(

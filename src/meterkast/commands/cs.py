@@ -240,7 +240,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 async def _fleet(args: argparse.Namespace) -> int:
-    now = parse_start(args.now) if args.now else datetime.now(UTC)
+    now = parse_start(args.now, "--now") if args.now else datetime.now(UTC)
     start = parse_start(args.start) if args.start else \
         (now - timedelta(days=args.days)).replace(minute=0, second=0, microsecond=0)
     if start > now:

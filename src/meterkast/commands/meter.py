@@ -58,11 +58,12 @@ def identify_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def parse_start(text: str) -> datetime:
+def parse_start(text: str, option: str = "--start") -> datetime:
+    """An ISO 8601 instant; one without an offset is read as UTC (the simulation's clocks run on UTC)."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidInput(f"--start {text!r} is not an ISO 8601 instant such as {DEFAULT_START}") from exc
+        raise InvalidInput(f"{option} {text!r} is not an ISO 8601 instant such as {DEFAULT_START}") from exc
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

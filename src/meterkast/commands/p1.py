@@ -176,7 +176,8 @@ def _build_port(args: argparse.Namespace, start: datetime) -> P1Port:
     rng = random.Random(args.seed)
     installation = Installation.build(start, rng, meter_type=MeterType.parse(args.type))
     if args.replace_gas_at:
-        installation.schedule(parse_start(args.replace_gas_at), ReplaceGasMeter(REPLACEMENT_GAS_METER))
+        replace_at = parse_start(args.replace_gas_at, "--replace-gas-at")
+        installation.schedule(replace_at, ReplaceGasMeter(REPLACEMENT_GAS_METER))
     cipher = P1Cipher(parse_key(args.key), SMARTY_AUTHENTICATION_KEY) if args.key else None
     return P1Port(installation, args.version, cipher=cipher)
 
@@ -211,7 +212,7 @@ def _configure_logging() -> None:
 def serve_command(args: argparse.Namespace) -> int:
     _configure_logging()
     start = parse_start(args.start) if args.start else SystemClock().now().replace(microsecond=0)
-    until = parse_start(args.until) if args.until else None
+    until = parse_start(args.until, "--until") if args.until else None
     try:
         asyncio.run(serve(args, start, until))
     except KeyboardInterrupt:

@@ -252,9 +252,12 @@ def _hour_printer(enabled: bool) -> Callable[[list[HourRecord]], None] | None:
 
 
 async def serve(args: argparse.Namespace, store: Store, session: LiveSession) -> Runner:
-    until = parse_start(args.until) if args.until else None
+    until = parse_start(args.until, "--until") if args.until else None
     if args.stop and until is None:
         raise InvalidInput("--stop needs --until: it says when to stop")
+    if until is not None and until < session.now:  # said, not silently done: the stored state is later
+        sys.stderr.write(f"meterkast: the stored state is already at {session.now.isoformat()}, after --until "
+                         f"{until.isoformat()}: nothing to catch up (use --fresh to start over)\n")
     server = None if args.no_p1 and not args.pty else P1Server(
         session.port, InstantPacer(session.clock), backlog=args.backlog
     )
