@@ -56,6 +56,14 @@ def test_a_good_request_still_works(port: int) -> None:
     assert reply.status == 200, reply
 
 
+def test_a_body_with_two_framings_is_refused_400(port: int) -> None:
+    """Transfer-Encoding and Content-Length together (request smuggling through a proxy, RFC 9112 §6.3)."""
+    body = b'f\r\n{"hold_s": 0.2}\r\n0\r\n\r\n'
+    reply = exchange(port, post(len(body), body, b"Transfer-Encoding: chunked\r\n"))
+    assert reply.status == 400, reply
+    assert b"ambiguous_body_length" in reply.body
+
+
 def test_a_huge_announced_body_with_two_bytes_is_refused_413_at_once(port: int) -> None:
     reply = exchange(port, post(99_999_999, b"{}"))
     assert reply.status == 413 and json.loads(reply.body)["error"] == "body_too_large"

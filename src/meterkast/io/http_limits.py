@@ -106,6 +106,13 @@ class LimitRequests:
         if not has_body(scope):
             await self.app(scope, receive, send)
             return
+        names = {name for name, _ in scope.get("headers", [])}
+        if b"transfer-encoding" in names and b"content-length" in names:
+            # Two framings for one body: a proxy in front may read the other one (request smuggling).
+            # RFC 9112 §6.3 lets a server refuse it; the apps' clients never send both.
+            await refuse(send, 400, "ambiguous_body_length",
+                         "the request has both Transfer-Encoding and Content-Length; send one (RFC 9112 §6.3)")
+            return
         cap = self.limits.max_body_bytes
         length = declared_length(scope)
         if length is not None and length > cap:

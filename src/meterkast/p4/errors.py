@@ -62,6 +62,7 @@ REFUSAL_ANSWERS: dict[P4Refusal, tuple[int, str, str | None]] = {
 
 # Codes the API itself gives (besides REFUSAL_ANSWERS), with their status.
 API_CODES: dict[str, int] = {
+    "ambiguous_body_length": 400,  # Transfer-Encoding and Content-Length both (io/http_limits.py)
     "missing_token": 401,  # no Authorization: Bearer header
     "invalid_authorization": 401,  # an Authorization header that is not "Bearer <token>"
     "invalid_token": 401,  # a token that names no admin, customer or party

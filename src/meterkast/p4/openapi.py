@@ -24,6 +24,7 @@ ERROR_SCHEMA: JSON = {
     "required": ["error", "message"],
 }
 ERROR_MEANING = {
+    400: "the request has both Transfer-Encoding and Content-Length (RFC 9112 §6.3); the connection is closed",
     401: "no token, a malformed Authorization header, a wrong token, or a token in the URL (refused unread)",
     403: "authenticated, but not allowed: the message says which rule refused it",
     404: "the connection or authorisation named in the path is unknown",
