@@ -84,14 +84,19 @@ async def open_memory(chunks: list[bytes]) -> tuple[P1Transport, Callable[[], Aw
     return MemoryTransport(chunks), nothing
 
 
-async def open_tcp(chunks: list[bytes]) -> tuple[P1Transport, Callable[[], Awaitable[None]]]:
+async def chunk_server(chunks: list[bytes]) -> asyncio.Server:
+    """A loopback P1 port that sends ``chunks`` to each client, then closes the connection."""
     async def send(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         for chunk in chunks:
             writer.write(chunk)
             await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(send, "127.0.0.1", 0)
+    return await asyncio.start_server(send, "127.0.0.1", 0)
+
+
+async def open_tcp(chunks: list[bytes]) -> tuple[P1Transport, Callable[[], Awaitable[None]]]:
+    server = await chunk_server(chunks)
     host, bound = server.sockets[0].getsockname()[:2]
     transport = await open_transport(f"tcp://{host}:{bound}", serial_settings())
 
@@ -419,13 +424,7 @@ def test_a_hostile_port_never_stops_the_reader_tcp() -> None:
     chunks, last = hostile_stream()
 
     async def scenario() -> tuple[list[Telegram], ReaderStats]:
-        async def serve(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            for chunk in chunks:
-                writer.write(chunk)
-                await writer.drain()
-            writer.close()
-
-        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        server = await chunk_server(chunks)
         port = server.sockets[0].getsockname()[1]
         stats = ReaderStats()
         async with server:
