@@ -34,19 +34,23 @@ CIPHERED = [
 
 
 @st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(GOLDEN)))
-    for _ in range(draw(st.integers(1, 4))):
+def mutated(draw: st.DrawFn, seeds: list[bytes] = GOLDEN, *, rounds: int = 4, alphabet: bytes | None = ALPHABET,
+            span: int = 8) -> bytes:
+    """One of ``seeds`` with 1..``rounds`` flips, replacements from ``alphabet`` (None: none), insertions and
+    deletions of up to ``span`` bytes, or a truncation."""
+    data = bytearray(draw(st.sampled_from(seeds)))
+    kinds = ["flip", "insert", "delete", "truncate"] + (["set"] if alphabet else [])
+    for _ in range(draw(st.integers(1, rounds))):
         position = draw(st.integers(0, len(data) - 1))
-        kind = draw(st.sampled_from(["flip", "set", "insert", "delete", "truncate"]))
+        kind = draw(st.sampled_from(kinds))
         if kind == "flip":
             data[position] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "set":
-            data[position] = draw(st.sampled_from(ALPHABET))
+        elif kind == "set" and alphabet:
+            data[position] = draw(st.sampled_from(alphabet))
         elif kind == "insert":
-            data[position:position] = draw(st.binary(max_size=8))
+            data[position:position] = draw(st.binary(max_size=span))
         elif kind == "delete":
-            del data[position : position + draw(st.integers(1, 8))]
+            del data[position : position + draw(st.integers(1, span))]
         else:
             del data[position:]
         if not data:
@@ -90,23 +94,8 @@ def test_random_bytes(data: bytes) -> None:
     exercise(data, P1Decoder())
 
 
-@st.composite
-def mutated_cipher(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(CIPHERED)))
-    for _ in range(draw(st.integers(1, 3))):
-        position = draw(st.integers(0, len(data) - 1))
-        kind = draw(st.sampled_from(["flip", "insert", "delete", "truncate"]))
-        if kind == "flip":
-            data[position] ^= 1 << draw(st.integers(0, 7))
-        elif kind == "insert":
-            data[position:position] = draw(st.binary(max_size=4))
-        elif kind == "delete":
-            del data[position : position + draw(st.integers(1, 4))]
-        else:
-            del data[position:]
-        if not data:
-            break
-    return bytes(data)
+def mutated_cipher() -> st.SearchStrategy[bytes]:
+    return mutated(CIPHERED, rounds=3, alphabet=None, span=4)
 
 
 @settings(max_examples=200, deadline=None)
