@@ -225,7 +225,8 @@ def test_reader_decrypts_with_the_key() -> None:
     assert received[0].timestamp == START
 
 
-def test_a_wrong_key_ends_the_reader_after_three_frames_when_asked() -> None:
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_a_wrong_key_ends_the_reader_after_as_many_frames_as_asked(limit: int) -> None:
     frames = [
         encrypt_telegram(t, encryption_key=KEY, authentication_key=SMARTY_AUTHENTICATION_KEY,
                          system_title=b"MKS\x00\x00\x00\x00\x01", invocation_counter=n)
@@ -236,10 +237,10 @@ def test_a_wrong_key_ends_the_reader_after_three_frames_when_asked() -> None:
         return MemoryTransport([b"\x00garbage" + b"".join(frames)])
 
     async def scenario() -> None:
-        async for _ in p1_reader("memory", bytes(16), connect=connect, max_auth_failures=3):
+        async for _ in p1_reader("memory", bytes(16), connect=connect, max_auth_failures=limit):
             pass
 
-    with pytest.raises(AuthenticationError, match="3 frames in a row"):
+    with pytest.raises(AuthenticationError, match=f"{limit} frames in a row"):
         asyncio.run(scenario())
 
 

@@ -118,8 +118,8 @@ def telegram_json(telegram: Telegram) -> dict[str, Any]:
         "crc_ok": telegram.crc_ok,
         "values": {code: _value_json(value) for code, value in telegram.values.items()},
         "mbus": mbus,
-        "errors": [{"line": e.line, "text": e.text, "reason": e.reason} for e in telegram.errors],
-        "notes": [{"line": e.line, "text": e.text, "reason": e.reason} for e in telegram.notes],
+        "errors": [_problem_json(e) for e in telegram.errors],
+        "notes": [_problem_json(n) for n in telegram.notes],
     }
 
 
@@ -289,23 +289,22 @@ def parse_command(args: argparse.Namespace) -> int:
     read = 0
     for item in scanned:
         where = f"{name}: telegram at byte {item.offset} (line {item.line})"
-        if item.telegram is not None:
+        if args.json:
+            _write(json.dumps(scanned_json(item)))
+        elif item.telegram is not None:
+            _write(telegram_text(item.telegram))
+        if item.telegram is None:
+            print(f"{where}: {item.error}", file=sys.stderr)
+        else:
             read += 1
-            _write(json.dumps(scanned_json(item)) if args.json else telegram_text(item.telegram))
             if item.computed_crc is not None and item.telegram.crc is not None:
                 print(
                     f"{where}: CRC mismatch: the telegram says {item.telegram.crc:04X}, its bytes give "
                     f"{item.computed_crc:04X}; values shown but not verified",
                     file=sys.stderr,
                 )
-            for problem in item.problems:
-                print(f"{where}: line {problem.line} {problem.text!r}: {problem.reason}", file=sys.stderr)
-        else:
-            if args.json:
-                _write(json.dumps(scanned_json(item)))
-            print(f"{where}: {item.error}", file=sys.stderr)
-            for problem in item.problems:
-                print(f"{where}: line {problem.line} {problem.text!r}: {problem.reason}", file=sys.stderr)
+        for problem in item.problems:
+            print(f"{where}: line {problem.line} {problem.text!r}: {problem.reason}", file=sys.stderr)
     if not read:
         raise InvalidInput(f"no telegram in {name} could be read ({len(scanned)} bad)")
     return 0 if all(item.clean for item in scanned) else 1

@@ -132,7 +132,8 @@ class _Decryptor:
     """Cipher frames in, plaintext telegram bytes out; replays and bad tags are skipped and reported."""
 
     def __init__(
-        self, key: bytes, authentication_key: bytes, url: str, report: RateLimitedReport, stats: ReaderStats
+        self, key: bytes, authentication_key: bytes, url: str, report: RateLimitedReport, stats: ReaderStats,
+        *, max_failures: int | None = None,
     ) -> None:
         self._key = key
         self._authentication_key = authentication_key
@@ -142,7 +143,7 @@ class _Decryptor:
         self._framer = CipherFramer()
         self._last_counter: int | None = None
         self._failures = 0
-        self.max_failures: int | None = None  # None: never end the reader (module docstring)
+        self._max_failures = max_failures  # None: never end the reader (module docstring)
 
     def feed(self, data: bytes) -> bytes:
         plain: list[bytes] = []
@@ -160,10 +161,13 @@ class _Decryptor:
                 self._stats.auth_errors += 1
                 self._failures += 1
                 reason = exc.reason if isinstance(exc, CodecError) else str(exc)
-                if self._failures >= MAX_AUTH_FAILURES and not isinstance(exc, ReplayError):
-                    message = f"{self._failures} frames in a row from {self._url} failed to decrypt; check the key"
-                    if self.max_failures is not None and self._failures >= self.max_failures:
-                        raise AuthenticationError(f"{message} ({reason})") from exc
+                if isinstance(exc, ReplayError):  # a repeated frame says nothing about the key
+                    self._report.note("frames that failed to decrypt", reason)
+                    continue
+                message = f"{self._failures} frames in a row from {self._url} failed to decrypt; check the key"
+                if self._max_failures is not None and self._failures >= self._max_failures:
+                    raise AuthenticationError(f"{message} ({reason})") from exc
+                if self._failures >= MAX_AUTH_FAILURES:
                     self._report.note("frames that failed to decrypt; check the key", reason, logging.ERROR)
                     continue
                 self._report.note("frames that failed to decrypt", reason)
@@ -285,9 +289,8 @@ async def p1_reader(
             transport = await connect(url, settings)
             stats.connects += 1
             try:
-                decryptor = _Decryptor(key, authentication_key, url, report, stats) if key is not None else None
-                if decryptor is not None:
-                    decryptor.max_failures = max_auth_failures
+                decryptor = None if key is None else _Decryptor(key, authentication_key, url, report, stats,
+                                                                max_failures=max_auth_failures)
                 session = _Session(decryptor, decoder, report, stats, skip_bad_crc=skip_bad_crc)
                 while data := await transport.read():
                     for telegram in session.feed(data):

@@ -95,7 +95,7 @@ class P1Output:
         if channel is None:
             return
         try:
-            device = decode_telegram(data).mbus.get(channel)
+            device = decode_telegram(data, lenient=False).mbus.get(channel)  # every line must read back
         except CodecError as exc:  # our own encoder's output: failing to read it back is a bug
             raise AssertionError(f"a telegram meterkast made does not decode: {exc}") from exc
         reading = None if device is None else device.reading

@@ -48,7 +48,8 @@ class Framed(NamedTuple):
     notes: tuple[LineError, ...]  # tolerated: a header shorter than /XXX5
 
 
-def _shown(text: str) -> str:
+def shown_text(text: str) -> str:
+    """A problem's raw text as reported: at most 60 characters."""
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -79,7 +80,7 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
     problems: tuple[LineError, ...] = ()
     if start and text[:start].strip():
         garbage = text[:start].strip()
-        problems = (LineError(0, _shown(garbage), f"{start} bytes before the telegram's '/' ignored"),)
+        problems = (LineError(0, shown_text(garbage), f"{start} bytes before the telegram's '/' ignored"),)
     bang = text.find("!", start)
     if bang < 0:
         if strict or (header_end := text.find("\n", start)) < 0:
@@ -90,7 +91,7 @@ def frame_telegram(data: bytes | bytearray | memoryview | str, *, strict: bool =
         raise FrameError("telegram has no line after its header", offset=start)
     crc, crc_ok, problems = _read_crc(raw, text, start, bang, problems, strict=strict)
     header = text[start + 1 : header_end].rstrip("\r")
-    notes = () if len(header) >= 4 else (LineError(1, _shown("/" + header), "header shorter than /XXX5"),)
+    notes = () if len(header) >= 4 else (LineError(1, shown_text("/" + header), "header shorter than /XXX5"),)
     # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs for every telegram.
     return _new_framed((text, start, header, header_end + 1, text[header_end + 1 : bang], crc, crc_ok, problems, notes))
 
@@ -164,7 +165,7 @@ _MISSING = "no CRC after '!', but the telegram's version (DSMR 4 or later) requi
 
 
 def _crc_problem(text: str, start: int, bang: int, crc_text: str, reason: str) -> LineError:
-    return LineError(text.count("\n", start, bang) + 1, _shown("!" + crc_text), reason)
+    return LineError(text.count("\n", start, bang) + 1, shown_text("!" + crc_text), reason)
 
 
 _new_framed = partial(tuple.__new__, Framed)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from meterkast.errors import CodecError
 from meterkast.p1.crc import crc16
 from meterkast.p1.decode import decode_telegram
+from meterkast.p1.frame_text import shown_text
 from meterkast.p1.framer import P1Framer
 from meterkast.p1.telegram import LineError, Telegram
 
@@ -142,8 +143,7 @@ def _with_text_around(found: list[Scanned], spans: list[tuple[int, int]], data: 
 
 def _around(data: bytes, position: int, text: bytes, reason: str, line_at: Callable[[int], int]) -> LineError:
     line = line_at(data.index(text, position))
-    shown = text.decode("latin-1")
-    return LineError(line, shown if len(shown) <= 60 else shown[:57] + "...", reason)
+    return LineError(line, shown_text(text.decode("latin-1")), reason)
 
 
 # Where a telegram may start: a "/" at a line start or before a FLAG id (as P1Framer decides).
