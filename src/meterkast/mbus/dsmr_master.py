@@ -123,14 +123,7 @@ class DsmrP2Master:
         frame = await self.master.request_data(device.address)  # link errors are no rejection
         attempts = self.master.stats.attempts
         try:
-            try:
-                reply, key = self._open(device, frame)
-            except (AuthenticationError, FrameError):  # FrameError: not an RSP_UD at all, a link matter
-                raise
-            except RecordError as exc:  # decrypted (or plain) but not the layout the gas meter writes
-                raise ImplausibleFrame(str(exc), rule="layout") from exc
-            except CodecError as exc:  # a whole frame with an impossible header (CW, MAN, block count)
-                raise ImplausibleFrame(str(exc), rule="header") from exc
+            reply, key = self._open(device, frame)
             judge(device.state, reply, attempts=attempts, now=now)
         except AuthenticationError as exc:
             refused(device.state, exc)
@@ -141,6 +134,19 @@ class DsmrP2Master:
         return reply
 
     def _open(self, device: InstalledDevice, frame: LongFrame) -> tuple[GasReply, bytes]:
+        """The reply read with the new user key if one is outstanding, else the current one; a frame that
+        arrived whole but does not read is ``ImplausibleFrame`` (``FrameError``, not an RSP_UD at all, and
+        ``AuthenticationError`` pass as they are)."""
+        try:
+            return self._read_with_keys(device, frame)
+        except (AuthenticationError, FrameError):
+            raise
+        except RecordError as exc:  # decrypted (or plain) but not the layout the gas meter writes
+            raise ImplausibleFrame(str(exc), rule="layout") from exc
+        except CodecError as exc:  # a whole frame with an impossible header (CW, MAN, block count)
+            raise ImplausibleFrame(str(exc), rule="header") from exc
+
+    def _read_with_keys(self, device: InstalledDevice, frame: LongFrame) -> tuple[GasReply, bytes]:
         new = device.next_user_key
         if new is not None:
             try:

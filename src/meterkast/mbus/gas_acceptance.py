@@ -42,14 +42,14 @@ access-number candidate, see ``_judge_access``), so no run of rejected frames ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from meterkast.errors import AuthenticationError
 from meterkast.mbus.gas_reply import GasReply
 from meterkast.mbus.link import C_RSP_UD
-from meterkast.mbus.security import ConfigurationWord, FrameCounterAccepted, FrameCounterGuard, MeterIdentity
+from meterkast.mbus.security import ConfigurationWord, FrameCounterGuard, MeterIdentity
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,6 @@ class Installed:
     accepted_at: datetime | None = None  # the E-meter's clock when the last frame was accepted
     accepted: int = 0
     rejected: int = 0
-    last_rejection: str | None = field(default=None)
 
     def learn(self, reply: GasReply) -> None:
         """Take the device data of a plain reply read at installation (no counter, no value kept)."""
@@ -138,7 +137,6 @@ class Installed:
 def refused(state: Installed, error: Exception) -> None:
     """Count a refused frame; remember its ACC offset if that was all that was wrong (``_judge_access``)."""
     state.rejected += 1
-    state.last_rejection = str(error)
     state.access_candidate = error.access_offset if isinstance(error, ImplausibleFrame) else None
     state.counter_candidate = error.counter_candidate if isinstance(error, ImplausibleFrame) else None
 
@@ -167,23 +165,18 @@ def judge(state: Installed, reply: GasReply, *, attempts: int, now: datetime | N
         raise too_far_ahead
 
 
-def commit(state: Installed, reply: GasReply, *, attempts: int,
-           now: datetime | None = None) -> FrameCounterAccepted | None:
+def commit(state: Installed, reply: GasReply, *, attempts: int, now: datetime | None = None) -> None:
     """Store counter, value, time stamp and (first time) the device data of a judged frame, together."""
-    accepted = None if reply.frame_counter is None else state.guard.accept(reply.frame_counter)
-    if state.equipment_identifier is None:
-        state.equipment_identifier = reply.equipment_identifier
-    if state.resolution_m3 is None:
-        state.resolution_m3 = reply.resolution_m3
-    if state.configuration is None:
-        state.configuration = reply.configuration
+    if reply.frame_counter is not None:
+        state.guard.accept(reply.frame_counter)
+    if state.equipment_identifier is None:  # the layout rule makes a reply carry all three device fields
+        state.learn(reply)
     state.last_value_m3, state.last_capture = reply.value_m3, reply.capture_time
     state.last_access, state.access_candidate, state.counter_candidate = reply.access_number, None, None
     if reply.frame_counter is not None:
         state.access_offset = (reply.access_number - reply.frame_counter) % 256
     state.attempts_at_accept, state.accepted_at = attempts, now
     state.accepted += 1
-    return accepted
 
 
 def _judge_header(reply: GasReply, where: str) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from meterkast.emeter.readings import MbusReading
-from meterkast.errors import AuthenticationError, CodecError, LinkError, RecordError
+from meterkast.errors import AuthenticationError, CodecError, LinkError
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.mbus.dsmr_master import DsmrP2Master, InstalledDevice
 from meterkast.mbus.gas_slave import GasMeterSlave
@@ -85,9 +85,9 @@ class P2GasLink:
         try:
             clock = now if self.emeter_clock is None else self.emeter_clock()
             reply = run_now(self.p2.read(channel, now=clock))
-        except (AuthenticationError, RecordError) as exc:  # wrong key, replay, implausible: refused
+        except AuthenticationError as exc:  # wrong key, replay, implausible (dsmr_master): refused
             raise RefusedFrame(f"P2 read on channel {channel} failed: {exc}") from exc
-        except CodecError as exc:  # a malformed frame: a failed read, as on a real E-meter
+        except CodecError as exc:  # not an RSP_UD (FrameError): a failed read, as on a real E-meter
             raise LinkError(f"P2 read on channel {channel} failed: {exc}") from exc
         finally:
             self._collect(channel)
