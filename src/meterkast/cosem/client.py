@@ -34,7 +34,7 @@ from typing import TypeVar
 
 from meterkast.cosem.access import Client
 from meterkast.cosem.keys import GLOBAL_KEY_TRANSFER, key_data
-from meterkast.cosem.negotiation import OFFERED
+from meterkast.cosem.negotiation import OFFERED, require_authenticated_and_encrypted
 from meterkast.cosem.replies import check_listed_block, exception_error, listed_results, refusal_error
 from meterkast.dlms import (
     AARE,
@@ -84,7 +84,6 @@ from meterkast.dlms import (
     make_challenge,
     verify_hls_gmac_response,
 )
-from meterkast.dlms.ciphered import AUTHENTICATED_AND_ENCRYPTED
 from meterkast.dlms.cosem import SelectiveAccess
 from meterkast.dlms.hls import reply_to_hls_request
 from meterkast.dlms.security import describe_system_title
@@ -155,14 +154,6 @@ class Association:
     server_system_title: bytes | None = None
 
 
-def _require_authenticated_and_encrypted(apdu: CipheredApdu, title: bytes) -> None:
-    """P3 §3.2.3.1 item 2 binds the meter's replies too: 0x20 has no tag and 0x00 no protection at all."""
-    if apdu.security_control != AUTHENTICATED_AND_ENCRYPTED:
-        raise AuthenticationError(f"{describe_system_title(title)}: reply with security control "
-                                  f"0x{apdu.security_control.byte:02X}; only 0x30 (authenticated and encrypted) "
-                                  "is taken (P3 §3.2.3.1 item 2)")
-
-
 class P3Client:
     def __init__(self, client: Client = Client.PUBLIC, *, system_title: bytes | None = None,
                  keys: SecurityKeys | None = None, rng: RandomSource | None = None,
@@ -219,7 +210,7 @@ class P3Client:
                 title = self.association.server_system_title if self.association else None
                 if title is None or self.keys is None or self._guard is None:
                     raise AuthenticationError("ciphered reply outside a ciphered association")
-                _require_authenticated_and_encrypted(apdu, title)
+                require_authenticated_and_encrypted(apdu, title, "reply")
                 apdu = decode_apdu(decipher_apdu(apdu, system_title=title, keys=self.keys, guard=self._guard))
             elif self.ciphered and isinstance(apdu, ServiceApdu):
                 raise AuthenticationError("unciphered reply in the management association (P3 §3.2.3.1)")
@@ -274,7 +265,7 @@ class P3Client:
         if not isinstance(info, CipheredApdu):
             raise self._fail(AuthenticationError(f"{describe_system_title(title)}: InitiateResponse not ciphered"))
         try:
-            _require_authenticated_and_encrypted(info, title)
+            require_authenticated_and_encrypted(info, title, "reply")
             response = decode_apdu(decipher_apdu(info, system_title=title, keys=self.keys, guard=self._guard))
         except CodecError as exc:
             raise self._fail(exc) from exc

@@ -34,6 +34,7 @@ from meterkast.dlms import (
     ConfirmedServiceError,
     Conformance,
     CounterPolicy,
+    GeneralGloCiphering,
     InitiateRequest,
     InitiateResponse,
     InvocationCounter,
@@ -61,6 +62,15 @@ MIN_CLIENT_PDU = 64  # room for a datablock header, the ciphering and some data
 PUBLIC_CONFORMANCE = (Conformance.GET | Conformance.BLOCK_TRANSFER_WITH_GET_OR_READ
                       | Conformance.SELECTIVE_ACCESS)  # P3 §2.1.1
 OFFERED = {Client.PUBLIC: PUBLIC_CONFORMANCE, Client.MANAGEMENT: DSMR_MANAGEMENT_CONFORMANCE}
+
+
+def require_authenticated_and_encrypted(apdu: CipheredApdu | GeneralGloCiphering, title: bytes, what: str) -> None:
+    """P3 §3.2.3.1 item 2, for both directions once associated: only 0x30. 0x20 has no tag and 0x00 no
+    protection at all, so such a frame proves nothing (``what``: "reply", "APDU")."""
+    if apdu.security_control != AUTHENTICATED_AND_ENCRYPTED:
+        raise AuthenticationError(f"{describe_system_title(title)}: {what} with security control "
+                                  f"0x{apdu.security_control.byte:02X}; only 0x30 (authenticated and encrypted) "
+                                  "is taken (P3 §3.2.3.1 item 2)")
 
 
 @dataclass(frozen=True, slots=True)

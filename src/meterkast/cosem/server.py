@@ -50,7 +50,14 @@ from meterkast.cosem.events import (
     GlobalKeysReplaced,
     P3Event,
 )
-from meterkast.cosem.negotiation import Accepted, Refused, accepted_aare, evaluate_aarq, refused_aare
+from meterkast.cosem.negotiation import (
+    Accepted,
+    Refused,
+    accepted_aare,
+    evaluate_aarq,
+    refused_aare,
+    require_authenticated_and_encrypted,
+)
 from meterkast.cosem.services import Request, Services, is_request
 from meterkast.cosem.session_counters import P3Counters
 from meterkast.dlms import (
@@ -82,7 +89,6 @@ from meterkast.dlms import (
     make_challenge,
     verify_hls_gmac_response,
 )
-from meterkast.dlms.ciphered import AUTHENTICATED_AND_ENCRYPTED
 from meterkast.dlms.hls import REPLY_TO_HLS_AUTHENTICATION
 from meterkast.dlms.initiate import DSMR_SERVER_MAX_PDU
 from meterkast.dlms.security import describe_system_title, general_glo_cipher, general_glo_decipher
@@ -263,12 +269,10 @@ class ServerAssociation:
         if accepted is None or not accepted.ciphered or keys is None or title is None:
             return _Classified(In.NOT_DECIPHERED, AuthenticationError(
                 "ciphered APDU without a ciphered association (P3 §3.2.3.1)"))
-        if apdu.security_control != AUTHENTICATED_AND_ENCRYPTED:
-            # Checked before the counter and the keys: 0x20 has no tag and 0x00 no protection, so such a frame
-            # proves nothing and must neither be served nor move (or end) the association.
-            return _Classified(In.NOT_DECIPHERED, AuthenticationError(
-                f"{describe_system_title(title)}: security control 0x{apdu.security_control.byte:02X}; only "
-                "authenticated and encrypted APDUs (0x30) are taken (P3 §3.2.3.1 item 2)"))
+        try:  # before the counter and the keys: such a frame must neither be served nor move the association
+            require_authenticated_and_encrypted(apdu, title, "APDU")
+        except AuthenticationError as exc:
+            return _Classified(In.NOT_DECIPHERED, exc)
         guard = self._hls_frame_guard(apdu.invocation_counter)
         try:
             self.server.counters.check_client(title, keys, apdu.invocation_counter)

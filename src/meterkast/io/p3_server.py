@@ -40,7 +40,12 @@ from meterkast.errors import MeterkastError
 from meterkast.randomness import RandomSource
 
 log = logging.getLogger(__name__)
+
 INACTIVITY_TIMEOUT_S = 300.0  # P3 Table 3-1, inactivity_time_out default 300
+
+
+class _NotPersisted(Exception):
+    """The counters' store refused (``__cause__``): the connection closes without the reply."""
 
 
 @dataclass(slots=True)
@@ -122,8 +127,9 @@ class P3TcpServer:
                 await writer.drain()
         except ConnectionError:
             pass  # the central system went away; the meter keeps serving others
-        except MeterkastError as exc:  # the counters could not be persisted: answer nothing, close
-            log.error("P3 connection closed without an answer: %s: %s", type(exc).__name__, exc)
+        except _NotPersisted as exc:  # answer nothing, close: a reply must not use an unsaved counter
+            log.error("P3 connection closed without an answer: the counters could not be persisted: %s: %s",
+                      type(exc.__cause__).__name__, exc.__cause__)
         finally:
             self._writers.discard(writer)
             writer.close()
@@ -139,7 +145,10 @@ class P3TcpServer:
         before = counters.version
         output = association.receive(frame.source_wport, frame.apdu)
         if self.on_counters is not None and counters.version != before:
-            self.on_counters(counters)  # persisted before the reply that used them leaves
+            try:
+                self.on_counters(counters)  # persisted before the reply that used them leaves
+            except MeterkastError as exc:
+                raise _NotPersisted from exc
         self._dispatch(output.events)
         if output.reply is None:
             return None
