@@ -218,7 +218,7 @@ class Runner:
 
     def _store(self, commit: Commit, snapshot: bytes | None) -> None:
         self.store.commit(commit, snapshot)
-        hours = [*commit.hours, *([] if commit.provisional is None else [commit.provisional])]
+        hours = commit.all_hours
         self.stats.hours += len(hours)
         if self._on_hours is not None and hours:
             self._on_hours(hours)

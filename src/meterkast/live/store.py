@@ -54,6 +54,7 @@ DATABASE_NAME = "meterkast.sqlite"
 DEFAULT_DATA_DIR = Path("meterkast-data")
 KEEP_SNAPSHOTS = 3
 P3_COUNTERS = "p3_counters"
+PROVISIONAL_HOUR = "provisional_hour"  # meta key: the hour a clean stop wrote provisionally (module docstring)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -122,6 +123,11 @@ class Commit:
     commands: list[CommandRecord] = field(default_factory=list)
     # The hour that ended at a clean stop, with what the P1 port has shown so far (LiveSession.take_all).
     provisional: HourRecord | None = None
+
+    @property
+    def all_hours(self) -> list[HourRecord]:
+        """The final hours, then the provisional one if any."""
+        return [*self.hours, *([] if self.provisional is None else [self.provisional])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,13 +261,13 @@ class Store:
 
     def clear(self) -> None:
         """Forget the stored run (``--fresh``); the E-meter's P3 counters stay (module docstring)."""
-        counters = self.meta(P3_COUNTERS)
         with self._transaction() as db:
             for table in _TABLES:
-                db.execute(f"DELETE FROM {table}")
+                if table == "meta":
+                    db.execute("DELETE FROM meta WHERE key <> ?", (P3_COUNTERS,))
+                else:
+                    db.execute(f"DELETE FROM {table}")
             db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            if counters is not None:
-                db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (P3_COUNTERS, counters))
 
     # -- the E-meter's P3 counters --------------------------------------------------------------------
 
@@ -300,19 +306,19 @@ class Store:
     def _write_hours(self, db: sqlite3.Connection, commit: Commit) -> None:
         """The commit's hours; only the one provisional row may be replaced, by its final record or by
         a newer provisional one (a run stopped twice in the same hour)."""
-        provisional = self.meta("provisional_hour")
-        hours = [*commit.hours, *([] if commit.provisional is None else [commit.provisional])]
+        provisional = self.meta(PROVISIONAL_HOUR)
+        hours = commit.all_hours
         if provisional is not None and any(_time(h.hour) == provisional for h in hours):
             db.execute("DELETE FROM hours WHERE hour = ?", (provisional,))
-            db.execute("DELETE FROM meta WHERE key = 'provisional_hour'")
+            db.execute("DELETE FROM meta WHERE key = ?", (PROVISIONAL_HOUR,))
         db.executemany(
             "INSERT INTO hours (hour, consumed_m3, index_m3, p1_value_m3) VALUES (?, ?, ?, ?)",
             [(_time(h.hour), _decimal(h.consumed_m3), _decimal(h.index_m3), _decimal(h.p1_value_m3))
              for h in hours],
         )
         if commit.provisional is not None:
-            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('provisional_hour', ?)",
-                       (_time(commit.provisional.hour),))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                       (PROVISIONAL_HOUR, _time(commit.provisional.hour)))
 
     # -- reading -------------------------------------------------------------------------------------
 
