@@ -94,24 +94,27 @@ class AlarmWatch:
         ``register_cleared``: the CS wrote 0 to the register after reading it, so every bit it sees next
         time is new.
         """
-        out: list[AlarmCommand] = []
-        fresh = self._fresh(entries)
-        if register is not None:
-            new = register & ~self.register
-            # A bit says only "set before ``at``" (the read). When this read's M-Bus log also has the event,
-            # its clock is when it happened: the alarm is stamped with that, never before its cause.
-            logged = _first_logged(fresh)
-            out += [RaiseAlarm(kind, channel, min(at, logged.get((kind, channel), at)), "alarm register")
-                    for kind, channel in rules.alarms_in_register(new)]
-            self.register = 0 if register_cleared else register
-        for entry in fresh:
+        logged: list[AlarmCommand] = []
+        for entry in self._fresh(entries):
             action = EVENT_ACTIONS.get(entry.code)
             if action is None:
                 continue
             moment = entry.clock.astimezone(UTC)
             command = CloseAlarm if action.close else RaiseAlarm
-            out.append(command(action.kind, action.channel, moment, f"M-Bus event {entry.code}"))
-        return out
+            logged.append(command(action.kind, action.channel, moment, f"M-Bus event {entry.code}"))
+        out: list[AlarmCommand] = []
+        if register is not None:
+            new = register & ~self.register
+            # A bit says only "set before ``at``" (the read). When this read's M-Bus log also has the event,
+            # its clock is when it happened: the alarm is stamped with that, never before its cause.
+            first: dict[tuple[AlarmKind, int], datetime] = {}
+            for raised in logged:
+                if isinstance(raised, RaiseAlarm):
+                    first.setdefault((raised.kind, raised.channel), raised.at)
+            out += [RaiseAlarm(kind, channel, min(at, first.get((kind, channel), at)), "alarm register")
+                    for kind, channel in rules.alarms_in_register(new)]
+            self.register = 0 if register_cleared else register
+        return out + logged
 
     def _fresh(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
         """Entries not seen before, oldest first; the cursor moves to the newest clock."""
@@ -127,12 +130,3 @@ class AlarmWatch:
             self.events_after = newest
         return new
 
-
-def _first_logged(entries: Sequence[LogEntry]) -> dict[tuple[AlarmKind, int], datetime]:
-    """The clock (UTC) of the first entry that raises each (kind, channel)."""
-    first: dict[tuple[AlarmKind, int], datetime] = {}
-    for entry in entries:
-        action = EVENT_ACTIONS.get(entry.code)
-        if action is not None and not action.close:
-            first.setdefault((action.kind, action.channel), entry.clock.astimezone(UTC))
-    return first
