@@ -48,7 +48,6 @@ from meterkast.p4.openapi import OPENAPI_PATH, openapi_document
 from meterkast.p4.routes import ROUTES, Call, Operation, Role
 
 LOG = logging.getLogger("meterkast.p4")
-MAX_BODY_BYTES = DEFAULT_LIMITS.max_body_bytes  # also checked here: the app may be served without the middleware
 MIN_TOKEN_CHARS = 32
 NO_STORE = {"Cache-Control": "no-store"}
 _TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{MIN_TOKEN_CHARS},}}")  # what token_source must give (URL-safe)
@@ -64,6 +63,7 @@ class _Env:
     new_token: Callable[[], str]
     customers: CustomerTokens
     admin_digest: bytes
+    max_body_bytes: int  # checked while reading too: the middleware's cap, should the app be mounted without it
 
 
 def _digest(token: str) -> bytes:
@@ -163,13 +163,13 @@ def _authenticate(op: Operation, env: _Env, request: Request, token: str | None,
                                                   "manages only their own connection")
 
 
-async def _read_body(request: Request) -> bytes:
+async def _read_body(request: Request, cap: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiRefusal(413, "body_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        if size > cap:
+            raise ApiRefusal(413, "body_too_large", f"the request body is larger than {cap} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -188,7 +188,7 @@ def _endpoint(op: Operation, env: _Env) -> Endpoint:
         try:
             token, problem = _bearer(request)
             _authenticate(op, env, request, token, problem)
-            body = decode_body(await _read_body(request)) if op.method == "POST" else {}
+            body = decode_body(await _read_body(request, env.max_body_bytes)) if op.method == "POST" else {}
             args = parse_request(op.fields, request.path_params, request.query_params.multi_items(),
                                  request.headers, body)
             call = Call(env.store, env.customers, env.new_token, now, args,
@@ -229,7 +229,8 @@ def create_p4_app(
     """The P4 API over ``store``; ``admin_token`` is the grid operator's (32+ characters, from a secret store)."""
     if not isinstance(admin_token, str) or len(admin_token) < MIN_TOKEN_CHARS:
         raise InvalidInput(f"the admin token must be a random text of at least {MIN_TOKEN_CHARS} characters")
-    env = _Env(store, clock, _checked(token_source), customers or InMemoryCustomerTokens(), _digest(admin_token))
+    env = _Env(store, clock, _checked(token_source), customers or InMemoryCustomerTokens(), _digest(admin_token),
+               limits.max_body_bytes)
     document = openapi_document()
 
     async def openapi(_: Request) -> Response:
