@@ -34,7 +34,9 @@ from meterkast.p1.frame_text import crc_required
 
 MAX_TELEGRAM = 16 * 1024  # a DSMR telegram is a few kB at most (text message ≤ 2048 hex characters)
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
-_HEADER = re.compile(rb"[A-Za-z]{3}")
+# Where a telegram may start: a "/" at a line start, or one before three letters (the FLAG id); ``_restart``
+# and ``p1.scan`` both find starts with it.
+TELEGRAM_START = re.compile(rb"(?:(?<=\n)|^)/|/(?=[A-Za-z]{3})")
 _BLANKS_CRLF = b" \t\0\r\n"
 MAX_CRC_LINE = 64  # how far a damaged CRC line is kept in its frame (a CRC line is "!XXXX" CR LF)
 
@@ -60,12 +62,8 @@ def _restart(buffer: bytearray, end: int) -> int:
     manufacturer FLAG id, [P1-4.2.2 §5.2]); any other ``/`` is text: DSMR 2.2/3 text messages are plain
     text (an Iskra MT382 sends ``0-0:96.13.0(test-/-test)``).
     """
-    at = buffer.find(b"/", 1, end)
-    while at >= 0:
-        if buffer[at - 1] == 0x0A or _HEADER.match(buffer, at + 1):
-            return at
-        at = buffer.find(b"/", at + 1, end)
-    return -1
+    found = TELEGRAM_START.search(buffer, 1)  # from 1: the "/" at 0 is the telegram in hand
+    return -1 if found is None or found.start() >= end else found.start()
 
 
 @dataclass(frozen=True, slots=True)

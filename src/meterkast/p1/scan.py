@@ -22,7 +22,7 @@ from meterkast.errors import CodecError
 from meterkast.p1.crc import crc16
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.frame_text import shown_text
-from meterkast.p1.framer import P1Framer
+from meterkast.p1.framer import TELEGRAM_START, P1Framer
 from meterkast.p1.telegram import LineError, Telegram
 
 
@@ -72,7 +72,7 @@ def scan_telegrams(data: bytes) -> list[Scanned]:
         index = bisect_right(starts, at) - 1
         return index >= 0 and at < ends[index]
 
-    cut = [m.start() for m in _STARTS.finditer(data) if not framed(m.start())]
+    cut = [m.start() for m in TELEGRAM_START.finditer(data) if not framed(m.start())]
     for number, where in enumerate(cut):
         # Its lines are read up to the next telegram (or the end): nothing that arrived is dropped.
         following = bisect_right(starts, where)
@@ -84,7 +84,7 @@ def scan_telegrams(data: bytes) -> list[Scanned]:
             item = Scanned(where, line, None, "cut off: no '!' before the next telegram or the end of input")
         found.append(item)
         spans.append((where, end))
-    if not found and _OBIS_LINE.search(data):  # OBIS lines but no "/": the header line was lost
+    if not found:  # no "/": if there are OBIS lines, the header line was lost (frame_text reads them)
         item = _check(data, None, 0, 1)
         if item.telegram is not None and item.telegram.values:
             found.append(item)
@@ -144,11 +144,6 @@ def _with_text_around(found: list[Scanned], spans: list[tuple[int, int]], data: 
 def _around(data: bytes, position: int, text: bytes, reason: str, line_at: Callable[[int], int]) -> LineError:
     line = line_at(data.index(text, position))
     return LineError(line, shown_text(text.decode("latin-1")), reason)
-
-
-# Where a telegram may start: a "/" at a line start or before a FLAG id (as P1Framer decides).
-_STARTS = re.compile(rb"(?:(?<=\n)|^)/|/(?=[A-Za-z]{3})")
-_OBIS_LINE = re.compile(rb"^[ \t]*\d{1,3}-\d{1,3}:\d{1,3}\.\d{1,3}\.\d{1,3}\(", re.MULTILINE)
 
 
 def _check(data: bytes, crc_ok: bool | None, offset: int, line: int) -> Scanned:
