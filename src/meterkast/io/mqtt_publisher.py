@@ -148,28 +148,40 @@ class MqttPublisher:
 
     async def run(self) -> None:
         """Connect, publish, reconnect after a failure; until cancelled."""
-        failing_since: str | None = None
+        failing = False
         while True:
             try:
                 async with self._client() as client:
                     self.connected = True
                     self.stats.connects += 1
-                    if failing_since is not None:
+                    if failing:
                         log.warning("MQTT: connected to %s again", self.url)
-                        failing_since = None
+                        failing = False
                     self._backoff.reset()
                     self._retained = {m.topic: m for m in (self.bridge.online(), *self.bridge.configs())} | {
                         t: m for t, m in self._retained.items() if t != self.bridge.availability_topic
                     }
-                    await self._drain(client)
-            except aiomqtt.MqttError as exc:
+                    async with asyncio.TaskGroup() as group:  # the first to fail ends both
+                        group.create_task(self._watch(client))
+                        group.create_task(self._drain(client))
+            except* aiomqtt.MqttError as errors:
                 self.stats.failures += 1
-                if failing_since is None:
-                    failing_since = str(exc)
-                    log.warning("MQTT: broker %s: %s; reconnecting (%d queued)", self.url, exc, self.pending)
+                if not failing:
+                    failing = True
+                    log.warning("MQTT: broker %s: %s; reconnecting (%d queued)", self.url, errors.exceptions[0],
+                                self.pending)
             finally:
                 self.connected = False
             await asyncio.sleep(self._backoff.next_delay())
+
+    @staticmethod
+    async def _watch(client: aiomqtt.Client) -> None:
+        """Raises MqttError as soon as the connection is lost, even while nothing is being published (so that
+        the retained configs are back soon after a broker restart, and a publish waiting for its
+        acknowledgement is given up at once rather than after the timeout). Nothing is subscribed: no
+        message ever arrives."""
+        async for _ in client.messages:
+            pass
 
     def _client(self) -> aiomqtt.Client:
         offline = self.bridge.offline()
