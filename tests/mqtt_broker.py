@@ -1,7 +1,7 @@
 """Real Mosquitto brokers for the MQTT tests (docs/mqtt.md, "Tests").
 
-- ``shared_broker()``: the machine's broker on 127.0.0.1:1883 (or METERKAST_MQTT_URL's host and port), for
-  smoke tests; each test uses topics of its own (``unique_prefix``) and clears what it retained;
+- ``shared_broker()``: the machine's broker on 127.0.0.1:1883, for smoke tests; each test uses topics of
+  its own (``unique_prefix``) and clears what it retained;
 - ``OwnBroker``: a ``mosquitto`` of the test's own on a free loopback port, with persistence in the test's
   temporary folder, which the test may stop and start again (a broker restart).
 
@@ -18,11 +18,10 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-SHARED_URL = os.environ.get("METERKAST_MQTT_URL", "mqtt://127.0.0.1:1883")
+SHARED = ("127.0.0.1", 1883)  # where .ci/start-mosquitto starts one
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 START_TIMEOUT_S = 20.0
 
@@ -46,8 +45,7 @@ def answers(host: str, port: int) -> bool:
 
 
 def shared_broker() -> tuple[str, int]:
-    parts = urlsplit(SHARED_URL)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 1883
+    host, port = SHARED
     if not answers(host, port):
         unavailable(f"no MQTT broker answers on {host}:{port} (start one with .ci/start-mosquitto)")
     return host, port

@@ -44,11 +44,13 @@ class Subscriber:
     subscribed: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     connections: int = 0
+    persistent: bool = True
 
     async def run(self, identifier: str) -> None:
         while True:
             try:
-                async with aiomqtt.Client("127.0.0.1", self.port, identifier=identifier, clean_session=False) as c:
+                async with aiomqtt.Client("127.0.0.1", self.port, identifier=identifier,
+                                          clean_session=not self.persistent) as c:
                     self.connections += 1
                     for topic in self.topics:
                         await c.subscribe(topic, qos=1)
@@ -72,8 +74,10 @@ class Subscriber:
 
 
 @contextlib.asynccontextmanager
-async def subscribed(port: int, *topics: str, identifier: str = "test-subscriber") -> AsyncIterator[Subscriber]:
-    subscriber = Subscriber(port, list(topics))
+async def subscribed(
+    port: int, *topics: str, identifier: str = "test-subscriber", persistent: bool = True
+) -> AsyncIterator[Subscriber]:
+    subscriber = Subscriber(port, list(topics), persistent=persistent)
     task = asyncio.create_task(subscriber.run(identifier))
     try:
         async with asyncio.timeout(DEADLINE_S):
@@ -190,7 +194,8 @@ def test_smoke_on_the_shared_broker_online_states_and_offline_at_close() -> None
         states = [m for m in messages if not m.retain]
         publisher = MqttPublisher(BrokerUrl(host, port), bridge)
         try:
-            async with subscribed(port, f"{prefix}/#", f"{discovery}/#", identifier=unique_prefix("sub")) as sub:
+            async with subscribed(port, f"{prefix}/#", f"{discovery}/#", identifier=unique_prefix("sub"),
+                                  persistent=False) as sub:  # leaves no session behind on the shared broker
                 async with publishing(publisher):
                     publisher.submit(messages)
                     await sub.until(lambda: all(m.payload in sub.payloads(m.topic) for m in states), "states")
