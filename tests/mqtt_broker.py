@@ -67,26 +67,45 @@ class OwnBroker:
     def __init__(self, folder: Path, *, persistence: bool = True) -> None:
         if not Path(MOSQUITTO).exists():
             unavailable(f"{MOSQUITTO} is not installed (apt-get install mosquitto, or .ci/start-mosquitto)")
-        self.port = free_port()
+        self.folder = folder
+        self.persistence = persistence
         self.config = folder / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true",
-                 f"persistence {'true' if persistence else 'false'}", f"persistence_location {folder}/"]
+        self.log = folder / "mosquitto.log"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started = 0
+        self._configure(free_port())
+
+    def _configure(self, port: int) -> None:
+        self.port = port
+        lines = [f"listener {port} 127.0.0.1", "allow_anonymous true",
+                 f"persistence {'true' if self.persistence else 'false'}", f"persistence_location {self.folder}/"]
         if os.geteuid() == 0:
             lines.append("user root")  # else mosquitto drops to user mosquitto, who cannot write the folder
         self.config.write_text("\n".join(lines) + "\n")
-        self.log = folder / "mosquitto.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        """Start, and wait until it listens. The first start takes another free port if another process took
+        the one chosen in between (parallel test workers); a restart keeps its port."""
+        for attempt in range(3 if self.started == 0 else 1):
+            if attempt:
+                self._configure(free_port())
+            if self._start_once():
+                self.started += 1
+                return
+        pytest.fail(f"mosquitto exited: {self.log.read_text()[-2000:]}")
+
+    def _start_once(self) -> bool:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=log, stderr=log)
+            process = self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=log, stderr=log)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not answers("127.0.0.1", self.port):  # a condition, polled: not a guessed sleep
-            if self.process.poll() is not None:
-                pytest.fail(f"mosquitto exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
+            if process.poll() is not None:
+                self.process = None
+                return False
             if time.monotonic() > deadline:
                 pytest.fail(f"mosquitto did not listen on 127.0.0.1:{self.port} within {START_TIMEOUT_S:g} s")
             time.sleep(0.02)
+        return True
 
     def stop(self) -> None:
         """SIGTERM: mosquitto writes its persistence file and closes every connection."""

@@ -10,6 +10,9 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from meterkast.cli import main
 from meterkast.p1.decode import decode_telegram
 from tests.commands.test_p1_cli import capture
 from tests.io.test_mqtt_publisher import DEADLINE_S, subscribed
@@ -99,3 +102,11 @@ def test_run_mqtt_publishes_the_installation_with_the_gas_meters_state(tmp_path:
             await asyncio.to_thread(broker.stop)
 
     asyncio.run(scenario())
+
+
+def test_a_bad_broker_url_exits_2_before_anything_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["p1", "read", "tcp://127.0.0.1:1", "--mqtt", "mqtts://broker.lan"]) == 2
+    assert "TLS, mqtts://, is not supported yet" in capsys.readouterr().err
+    run = ["run", "--data", str(tmp_path), "--no-http", "--no-p1", "--speed", "max", "--until", "2026-01-02", "--stop"]
+    assert main([*run, "--mqtt", "mqtt://b", "--mqtt-prefix", "a/#"]) == 2
+    assert "MQTT prefix 'a/#'" in capsys.readouterr().err
