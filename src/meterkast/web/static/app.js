@@ -29,13 +29,14 @@ function svg(tag, attrs = {}, text) {
 }
 
 async function api(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
+  const init = { method, headers: { Accept: "application/json", ...accessHeaders(method) } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   try {
     const response = await fetch(path, init);
+    if (response.status === 401) toLogin();
     const data = await response.json().catch(() => null);
     return { ok: response.ok, status: response.status, data };
   } catch (error) {
@@ -711,3 +712,19 @@ setupButton();
 setupControls();
 setupCs();
 loop();
+
+// -- access beyond loopback (issue 15; docs/web.md "Access") ---------------------------------------------
+// Logged in, the page holds two cookies: the session (HttpOnly, unseen here) and the CSRF value, which a
+// control call echoes in X-CSRF-Token (double submit). On loopback there are neither and nothing is sent.
+function accessHeaders(method) {
+  if (method === "GET" || method === "HEAD") return {};
+  const found = document.cookie.split("; ").find((c) => c.startsWith("meterkast_csrf="));
+  return found ? { "X-CSRF-Token": decodeURIComponent(found.slice("meterkast_csrf=".length)) } : {};
+}
+
+function toLogin() {
+  if (!toLogin.going) {
+    toLogin.going = true;
+    window.location.assign("/login");
+  }
+}
