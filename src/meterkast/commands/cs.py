@@ -41,7 +41,7 @@ from meterkast.cs.schedule import ScheduleSettings
 from meterkast.cs.service import CentralSystem, StepReport, tcp_opener
 from meterkast.errors import InvalidInput
 from meterkast.io.http_limits import uvicorn_config
-from meterkast.io.listen import DEFAULT_HOST, bind_tcp, bound_port, check_host, connect_host, shown_urls
+from meterkast.io.listen import DEFAULT_HOST, bind_tcp, bound_port, connect_host, host_argument, shown_urls
 
 DEFAULT_STORE = "sqlite:///./meterkast-cs.db"
 DEFAULT_KEY_FILE = Path("meterkast-cs.key")
@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--seed", type=int, default=0, help="seed of the simulated fleet")
     serve.add_argument("--max-concurrent", type=int, default=32, help="reads in flight at once (default 32)")
     serve.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a meter's answer")
-    serve.add_argument("--host", type=check_host, default=HOST,
+    serve.add_argument("--host", type=host_argument, default=HOST,
                        help="address the P4 API and the simulated fleet's P3 ports listen on (default 127.0.0.1; "
                        "0.0.0.0 or :: = every interface; P4 asks every caller for a bearer token)")
     serve.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT,
@@ -90,7 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fleet.add_argument("--days", type=float, default=2.0, help="days of history each meter holds (default 2)")
     fleet.add_argument("--consent", default="detailed", help="consent levels in turn (default detailed)")
     fleet.add_argument("--seed", type=int, default=0)
-    fleet.add_argument("--host", type=check_host, default=HOST,
+    fleet.add_argument("--host", type=host_argument, default=HOST,
                        help="address the meters' P3 ports listen on (default 127.0.0.1; 0.0.0.0 or :: = every "
                        "interface; the meters file then names this machine's loopback: edit it for a CS elsewhere)")
     fleet.add_argument("--now", help="the instant the meters are run to, ISO 8601 (default: now)")

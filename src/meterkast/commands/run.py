@@ -32,7 +32,7 @@ from meterkast.clock import SimClock
 from meterkast.commands.meter import parse_start
 from meterkast.commands.run_web import WebServer, open_web, show_token
 from meterkast.errors import InvalidInput
-from meterkast.io.listen import DEFAULT_HOST, check_host, shown_urls
+from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
 from meterkast.io.p1_server import DEFAULT_BACKLOG, InstantPacer, P1Server
 from meterkast.live.cs_link import CsLink, CsOptions, start_cs_link
 from meterkast.live.runner import SNAPSHOT_INTERVAL_S, Runner
@@ -60,10 +60,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--start", help="simulated start of a new run, ISO 8601 (default: the scenario's, else now)")
     run.add_argument("--until", help="catch up to this simulated instant (ISO 8601), then serve in real time")
     run.add_argument("--stop", action="store_true", help="with --until: exit once it is reached")
-    run.add_argument("--host", type=check_host, default=HOST,
+    run.add_argument("--host", type=host_argument, default=HOST,
                      help="address every server listens on: P1, the web app, P3 (default 127.0.0.1, this machine "
                      "only; 0.0.0.0 or :: = every interface; docs/run.md 'From another machine')")
-    run.add_argument("--http-host", type=check_host,
+    run.add_argument("--http-host", type=host_argument,
                      help="the web app's address, if not --host's; beyond 127.0.0.1/::1 it asks for a token")
     run.add_argument("--public-read", action="store_true",
                      help="beyond loopback: anyone may read the dashboard (state, charts, P1 stream); "

@@ -20,6 +20,7 @@ an outside destination; a UDP ``connect`` sends no packet, so no network is touc
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ipaddress
 import re
@@ -46,9 +47,17 @@ def check_host(text: str) -> str:
     except ValueError:
         pass
     if not _HOST_NAME.fullmatch(host):
-        raise InvalidInput(f"--host {text!r} is not an address: give an IP address (127.0.0.1, 0.0.0.0, ::, "
+        raise InvalidInput(f"{text!r} is not an address: give an IP address (127.0.0.1, 0.0.0.0, ::, "
                            "192.168.1.10) or a host name")
     return host
+
+
+def host_argument(text: str) -> str:
+    """``check_host`` for argparse (``--host``): its message, printed as argparse prints a bad value's."""
+    try:
+        return check_host(text)
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def is_private_host(host: str) -> bool:
