@@ -244,6 +244,9 @@ def login_routes(access: WebAccess) -> list[BaseRoute]:
         return response
 
     async def log_out(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin is not None and not _same(origin, own_origin(request.scope)):
+            return _error(403, "CsrfRejected", "the logout was posted from another site")
         response = RedirectResponse(LOGIN_PATH, status_code=303)
         _set_cookies(response, None, request.url.scheme == "https")
         return response
