@@ -57,6 +57,13 @@ def test_simulate_constant_flow(capsys: pytest.CaptureFixture[str]) -> None:
     assert last["index_m3"] == "2.972"  # 2 h × 1.5 m³/h, −0.03 % meter error, whole 1.2 dm³ cycles, ×0.99134
 
 
+def test_simulate_below_qmin_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 11 item 3 / SYSTEM G1, EN 1359 §5.3: 0.03 m³/h lies below Qmin (0.04) but above Qstart (0.003).
+    code, out, _ = run(capsys, "meter", "simulate", "--hours", "2", "--flow", "0.03", "--json")
+    assert code == 0
+    assert json.loads(out.splitlines()[-1])["index_m3"] == "0.058"
+
+
 def test_simulate_profile_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile = tmp_path / "profile.csv"
     profile.write_text("flow_m3h,gas_temp_c\n0,15\n2,15  # heating\n")
