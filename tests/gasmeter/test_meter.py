@@ -177,19 +177,25 @@ def test_ten_seconds_exactly_is_still_a_short_press(meter: GasMeter) -> None:
     assert meter.display_state is DisplayState.READING
 
 
-def test_too_many_presses_lock_the_display_until_the_next_day(meter: GasMeter) -> None:
-    t = T0 + 8 * H
+def test_too_many_presses_lock_the_display_for_one_local_day(meter: GasMeter) -> None:
+    # seed §9 "Display": pressed too often, the display stays off "gedurende een dag" (SYSTEM G7);
+    # display_day.py: one local day, until the same wall-clock time tomorrow.
+    t = T0 + 8 * H  # 09:00 in Amsterdam (CET)
     for i in range(PRESSES_PER_DAY):
         meter.handle(t + i * 2 * S, cmd.PressButton())
     assert meter.display_state is DisplayState.READING
-    events = meter.handle(t + 100 * S, cmd.PressButton())
-    assert any(isinstance(e, DisplayLocked) for e in events)
-    assert meter.display_state is DisplayState.LOCKED and not meter.frame(t + 100 * S).lit
+    locked_at = t + 100 * S
+    events = meter.handle(locked_at, cmd.PressButton())
+    locked = [e for e in events if isinstance(e, DisplayLocked)]
+    assert locked and locked[0].locked_until == locked_at + 24 * H
+    assert meter.display_state is DisplayState.LOCKED and not meter.frame(locked_at).lit
+    assert meter.display_locked_until == locked_at + 24 * H
     meter.handle(T0 + 20 * H, cmd.PressButton())
+    meter.advance(T0 + 24 * H)  # UTC midnight, 01:00 local: no longer the end of anything
+    meter.handle(locked_at + 24 * H - S, cmd.PressButton())
     assert meter.display_state is DisplayState.LOCKED
-    meter.advance(T0 + 24 * H)  # UTC midnight
-    meter.handle(T0 + 25 * H, cmd.PressButton())
-    assert meter.display_state is DisplayState.READING
+    meter.handle(locked_at + 24 * H, cmd.PressButton())
+    assert meter.display_state is DisplayState.READING and meter.display_locked_until is None
 
 
 def test_flow_arrow_blinks_while_gas_flows(meter: GasMeter) -> None:
