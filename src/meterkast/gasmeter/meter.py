@@ -100,7 +100,7 @@ class GasMeter:
         settings = factory.settings
         self.meter_type = meter_type
         self.metrology = METROLOGY[meter_type]
-        self.nameplate: Nameplate = nameplate_for(meter_type)
+        self.nameplate: Nameplate = nameplate_for(meter_type, settings.meter_number)
         self.p0 = factory
         self.legal_firmware = legal_firmware
         self.functional_firmware = functional_firmware
