@@ -314,12 +314,32 @@ function renderMeter(meter) {
     // SYSTEM G13: KIWA family code, 10-digit serial, 2-digit year of manufacture.
     ["identity", number.length === 17 ? `${number.slice(0, 5).trim()} ${number.slice(5, 15)} (20${number.slice(15)})` : "—", "mono"],
     ["index", `${meter.index_m3 ?? "—"} m³`, "mono"],
-    ["display", meter.display_state ?? "—"],
-    ["gas", meter.flowing ? `flowing${meter.flow_m3h ? ` · ${meter.flow_m3h} m³/h` : ""}` : "still"],
+    ["display", displayFact(meter)],
+    ["gas", gasFlowFact(meter)],
     ["alarm", meter.alarm ? "yes: triangle on" : "none", meter.alarm ? "bad" : ""],
     ["legal firmware", `${firmware.legal?.version ?? "—"} · CRC ${firmware.legal?.checksum ?? "—"}`, "mono"],
     ["functional firmware", firmware.functional?.version ?? "—", "mono"],
   ]);
+}
+
+// -- gas meter: flow below Qmin and the display lockout (SYSTEM G1, G7; issue 11 items 3, 4) --------------
+const FLOW_REGIME_TEXT = {
+  "below-start": "below the starting flow: not counted",
+  "below-qmin": "below Qmin: counted, outside the legal accuracy",
+  "above-qmax": "above Qmax: counted, outside the legal accuracy",
+};
+
+function gasFlowFact(meter) {
+  const note = FLOW_REGIME_TEXT[meter.flow_regime];
+  if (meter.flow_regime === "below-start") return `${meter.flow_m3h} m³/h · ${note}`;
+  if (!meter.flowing) return "still";
+  return `flowing${meter.flow_m3h ? ` · ${meter.flow_m3h} m³/h` : ""}${note ? ` · ${note}` : ""}`;
+}
+
+function displayFact(meter) {
+  // A lockout lasts one Dutch local day: until the same wall-clock time tomorrow (gasmeter/display_day.py).
+  const until = meter.display_locked_until;
+  return until ? `${meter.display_state} until ${when(until)}` : meter.display_state ?? "—";
 }
 
 // -- clock and speed ----------------------------------------------------------------------------------------
