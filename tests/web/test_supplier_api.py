@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from meterkast.supplier.schema import SUPPLIER_VIEW
+from meterkast.web.app import create_app
 from meterkast.web.schema import check
 
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -72,3 +73,17 @@ def test_an_empty_channel_has_no_total(client: TestClient) -> None:
 def test_bad_requests_name_the_field(client: TestClient, path: str, field: str) -> None:
     response = client.get(path)
     assert response.status_code == 400 and field in response.json()["message"]
+
+
+def test_over_the_real_live_session_the_view_names_the_coupled_meter() -> None:
+    """The same route over ``meterkast run``'s session (tests/web/test_live_session.py builds it)."""
+    from tests.web.test_live_session import live_session  # noqa: PLC0415 - skips when the session is absent
+
+    with TestClient(create_app(live_session())) as live:
+        assert live.post("/api/clock/jump", json={"seconds": 2 * 86400}).status_code == 200
+        profile = [e for e in live.get("/api/emeter/profiles/hourly").json() if e["value_m3"] is not None]
+        body = view(live, "/api/supplier/hourly?by=day")
+        equipment = live.get("/api/state").json()["emeter"]["channels"][0]["equipment_id"]
+        assert body["periods"] and {p["gas_meter"] for p in body["periods"]} == {equipment}
+        hours = view(live, "/api/supplier/hourly")["total"]
+        assert Decimal(hours["metered_m3"]) == Decimal(profile[-1]["value_m3"]) - Decimal(profile[0]["value_m3"])
