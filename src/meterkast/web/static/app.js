@@ -748,3 +748,69 @@ function toLogin() {
     window.location.assign("/login");
   }
 }
+
+// -- the supplier's invoice view (SYSTEM G4; manual §9 Drukaanpassing): GET /api/supplier/{kind}?by= -------
+// Self-contained: its own state, its own timer. Figures are shown as the API gives them (decimal strings,
+// rounded once on the server), never recomputed in floating point here.
+const supplier = { kind: "daily", by: "reading" };
+const SUPPLIER_FORMATS = { reading: null, day: dayFormat, month: monthFormat };
+const SUPPLIER_DATE = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, day: "numeric", month: "short", year: "numeric" });
+
+function supplierPeriod(p) {
+  const format = SUPPLIER_FORMATS[supplier.by] || (supplier.kind === "hourly" ? shortFormat
+    : supplier.kind === "daily" ? dayFormat : monthFormat);
+  return `${when(p.start, format)} → ${when(p.end, format)}`;
+}
+
+function renderSupplier(view) {
+  const total = view.total;
+  const cite = (name) => (view.parameters || []).filter((p) => p.name === name).pop();
+  const factor = cite("pressure_factor");
+  const hs = cite("calorific_value");
+  facts($("#supplier-facts"), [
+    ["metered", total ? `${total.metered_m3} m³` : "—", "mono"],
+    ["corrected", total ? `${total.corrected_m3} m³(n)` : "—", "mono"],
+    ["energy", total ? `${total.energy_mj} MJ` : "—", "mono"],
+    ["energy", total ? `${total.energy_kwh} kWh` : "—", "mono"],
+    ["pressure factor", factor ? factor.value : "—", "mono"],
+    ["calorific value", hs ? `${hs.value} ${hs.unit}` : "—", "mono"],
+    ["periods", total ? String(total.periods) : "0", "mono"],
+    ["span", total ? `${when(total.start)} → ${when(total.end)}` : "—"],
+  ]);
+  const periods = view.periods || [];
+  $("#supplier-periods tbody").replaceChildren(...(periods.length ? periods.slice().reverse().map((p) => el("tr", {},
+    el("td", { title: `${p.gas_meter}: ${p.index_start_m3} → ${p.index_end_m3} m³` }, supplierPeriod(p)),
+    el("td", { class: "num mono" }, p.metered_m3),
+    el("td", { class: "num mono" }, p.pressure_factor),
+    el("td", { class: "num mono" }, p.corrected_m3),
+    el("td", { class: "num mono" }, p.energy_mj),
+    el("td", { class: "num mono" }, p.energy_kwh),
+  )) : [emptyRow(6, "no period yet: the profile needs two values (jump the clock)")]));
+  $("#supplier-parameters tbody").replaceChildren(...(view.parameters || []).map((p) => el("tr", {},
+    el("td", {}, p.valid_from ? `${p.name}, from ${when(p.valid_from, SUPPLIER_DATE)}` : p.name),
+    el("td", { class: "num mono" }, `${p.value} ${p.unit === "1" ? "" : p.unit}`),
+    el("td", {}, p.source),
+  )));
+  const skipped = view.skipped || [];
+  $("#supplier-note").textContent = `${view.rounding}.` +
+    (skipped.length ? ` Not invoiced: ${skipped.map((s) => `${when(s.start)} → ${when(s.end)}: ${s.reason}`).join("; ")}` : "");
+}
+
+async function refreshSupplier() {
+  const result = await api("GET", `/api/supplier/${supplier.kind}?by=${supplier.by}`);
+  if (result.ok) renderSupplier(result.data);
+}
+
+function setupSupplier() {
+  const choose = (selector, key, attr) => $$(selector).forEach((b) => b.addEventListener("click", () => {
+    supplier[key] = b.dataset[attr];
+    $$(selector).forEach((other) => other.classList.toggle("active", other === b));
+    refreshSupplier();
+  }));
+  choose("#supplier-kinds [data-supplier-kind]", "kind", "supplierKind");
+  choose("#supplier-bys [data-supplier-by]", "by", "supplierBy");
+  refreshSupplier();
+  setInterval(refreshSupplier, SLOW_POLL_MS);
+}
+
+setupSupplier();
