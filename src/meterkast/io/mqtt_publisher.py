@@ -8,9 +8,9 @@ Rules this module keeps:
 - every message goes out with QoS 1 and leaves the queue only once the broker acknowledged it (PUBACK):
   a broker that restarts, or a connection that drops, loses nothing that was queued; a message whose
   acknowledgement never came is sent again after the reconnect (at least once, never silently lost);
-- the queue of states is bounded (``queue_size``, default 10000: more than a day of DSMR 4 telegrams at one
-  state per device every 10 s... for a few devices, hours at DSMR 5's one a second). When it is full the
-  OLDEST state is dropped, counted in ``stats.dropped`` and said in a warning at most once a minute: a meter
+- the queue of states is bounded (``queue_size``, default 10000: with two devices, about 14 hours of DSMR 4
+  telegrams, one every 10 s, or well over an hour of DSMR 5's one a second). When it is full the OLDEST
+  state is dropped, counted in ``stats.dropped`` and said in a warning at most once a minute: a meter
   reading is superseded by the next one, and the newest is the one a dashboard needs. Retained messages
   (availability, discovery configs) are not in that queue: the newest per topic is kept, always;
 - on every (re)connection it first publishes ``online`` and every discovery config the bridge announced
