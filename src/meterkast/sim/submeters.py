@@ -42,7 +42,7 @@ LITRES_PER_PERSON_DAY = Decimal("119")  # Vewin, Waterverbruik thuis 2016 (119.1
 BASE_TEMPERATURE_C = 18.0  # heating degree-days base used for Dutch dwellings (KNMI "graaddagen")
 # Share of a day's tap water per local hour 0..23: night near zero, morning peak (showers) 7–9 h, a
 # smaller evening peak (cooking, dishes) 18–21 h. Shape of the Dutch diurnal demand curve; sums to 1000.
-DIURNAL_WATER = (6, 4, 3, 3, 4, 10, 35, 80, 85, 65, 50, 45, 45, 40, 35, 35, 40, 55, 65, 65, 60, 55, 40, 15)
+DIURNAL_WATER = (6, 4, 3, 3, 4, 10, 45, 85, 90, 70, 60, 45, 45, 40, 35, 35, 40, 55, 65, 70, 65, 55, 45, 25)
 Demand = Callable[[datetime], int]  # hour start (UTC) → register steps (millionths) in that hour
 
 
