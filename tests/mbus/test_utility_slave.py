@@ -14,15 +14,18 @@ from decimal import Decimal
 
 import meterbus
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meterkast.errors import AuthenticationError
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.gasmeter.metrology import MeterType
 from meterkast.mbus.device_kinds import HEAT, WATER, DeviceKind
 from meterkast.mbus.dsmr_master import DsmrP2Master
+from meterkast.mbus.gas_reply import read_gas_reply
 from meterkast.mbus.gas_slave import GasMeterSlave
 from meterkast.mbus.keys import NO_USER_KEY, encode_set_key_records, wrap_user_key
-from meterkast.mbus.link import LongFrame, ShortFrame, encode_frame
+from meterkast.mbus.link import LongFrame, ShortFrame, decode_frame, encode_frame
 from meterkast.mbus.master import BusMaster, RetryPolicy
 from meterkast.mbus.utility_slave import SubMeterSlave
 from meterkast.mbus.virtual import BusPort, VirtualBus, run_now
@@ -147,3 +150,22 @@ def test_before_its_first_whole_hour_the_actual_value_goes_out() -> None:
     assert readout.hourly is not None and not readout.hourly.stored
     assert readout.hourly.captured_at == T0 + timedelta(minutes=10)
     assert readout.hourly.volume_m3 == meter.register >= Decimal("5.000")
+
+
+@given(st.sampled_from([WATER, HEAT]), st.integers(0, 99_999_999), st.integers(1, 24 * 40), st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_the_e_meter_reads_what_any_sub_meter_sends(kind: DeviceKind, steps: int, minutes: int, keyed: bool) -> None:
+    """Property: for any register and time, the E-meter's reader (``gas_reply``, the kind from the DEV byte)
+    gives back the sub-meter's stored value and stamp, plain or mode 15 [P2-4.2.2 §5.1, §6.3]."""
+    meter = sub_meter(kind, str(steps * kind.resolutions[0]))
+    user_key = KEYS[1] if keyed else NO_USER_KEY
+    slave = SubMeterSlave(meter, manufacturer="ITW", address=9, user_key=user_key)
+    reply = slave.on_request(T0 + timedelta(minutes=minutes), encode_frame(ShortFrame(0x5B, 9)))
+    assert reply is not None
+    frame = decode_frame(reply)
+    assert isinstance(frame, LongFrame)
+    read = read_gas_reply(frame, user_key=user_key)
+    stamp, value = meter.last_hour or (T0 + timedelta(minutes=minutes), meter.register)
+    assert (read.device_type, read.capture_time, read.value_m3) == (kind.device_type, stamp, value)
+    assert read.stored == (meter.last_hour is not None)
+    assert read.frame_counter == (1 if keyed else None)

@@ -69,3 +69,11 @@ def test_the_register_stores_its_value_at_every_whole_hour() -> None:
         meter.advance(T0)
     with pytest.raises(InvalidInput, match="gas meter is not modelled"):
         SubMeter.install(GAS, "G0001123456789012", T0, WaterDemand(1), bytes(16))
+
+
+def test_the_register_rolls_over_after_eight_digits() -> None:
+    """8-digit BCD (DIF 4C, P2-4.2.2 §6.4.6): 99999.999 m³ is followed by 0.000, not by a ninth digit."""
+    meter = SubMeter.install(WATER, "W0001987654321024", T0, WaterDemand(1), bytes(16), initial=Decimal("99999.999"))
+    assert meter.register == Decimal("99999.999")
+    meter.advance(T0 + timedelta(hours=9))
+    assert Decimal(0) <= meter.register < Decimal(1)

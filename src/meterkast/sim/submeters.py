@@ -38,6 +38,7 @@ from meterkast.timeutil import HOUR, require_utc
 ZONE = ZoneInfo("Europe/Amsterdam")
 MICRO = 1_000_000  # register steps per unit: ml per m³, kJ per GJ
 HOUR_US = 3_600_000_000
+REGISTER_STEPS = 10**8  # 8 BCD digits (DIF 4C)
 LITRES_PER_PERSON_DAY = Decimal("119")  # Vewin, Waterverbruik thuis 2016 (119.1)
 BASE_TEMPERATURE_C = 18.0  # heating degree-days base used for Dutch dwellings (KNMI "graaddagen")
 # Share of a day's tap water per local hour 0..23: night near zero, morning peak (showers) 7–9 h, a
@@ -151,8 +152,10 @@ class SubMeter:
         self.now = now
 
     def register_at_steps(self, steps: int) -> Decimal:
+        """The register shows 8 digits, as its P2 record carries them (8-digit BCD, P2-4.2.2 §6.4.5–6.4.6),
+        and rolls over to 0 after 99999.999 m³ or 999999.99 GJ like any counter with a fixed width."""
         per_step = int(self.resolution * MICRO)
-        return (Decimal(steps // per_step) * self.resolution).quantize(self.resolution)
+        return (Decimal(steps // per_step % REGISTER_STEPS) * self.resolution).quantize(self.resolution)
 
     @property
     def last_hour(self) -> tuple[datetime, Decimal] | None:
