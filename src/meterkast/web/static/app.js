@@ -491,7 +491,7 @@ function renderTelegrams() {
   );
   const pre = $("#telegram");
   pre.replaceChildren(...current.text.replace(/\r/g, "").split("\n").map((row) => {
-    const cls = row.startsWith("!") ? `crc crc-${verdict}` : /^0-\d:24\.2\.[13]/.test(row) ? "gas" : "";
+    const cls = row.startsWith("!") ? `crc crc-${verdict}` : row.startsWith(`0-${profileChannel}:24.2.`) ? "gas" : "";
     return el("span", { class: cls }, `${row}\n`);
   }));
   $("#telegrams tbody").replaceChildren(...telegrams.slice().reverse().map((t) => {
