@@ -18,6 +18,7 @@ from dsmr_parser import telegram_specifications
 from dsmr_parser.parsers import TelegramParser
 
 from meterkast.errors import CommandRefused, InvalidInput
+from meterkast.p1.decode import decode_telegram
 from meterkast.scenario_files import load_scenario
 from meterkast.sim.gaslink import DirectGasLink
 from meterkast.sim.installation import AddSubMeter, CommandFailed, Installation
@@ -144,3 +145,17 @@ def test_decimal_keys_reach_the_meters() -> None:
     scenario = parse_scenario(HEAD + WATER + "initial = '12.5'\npersons = 3\n", source="t.toml")
     (device,) = scenario.mbus_devices
     assert (device.initial, device.persons, device.channel) == (Decimal("12.5"), Decimal(3), None)
+
+
+@pytest.mark.parametrize("version", ["5", "4.2", "4", "2.2"])
+def test_meterkasts_own_p1_reader_sees_the_units_in_every_version(version: str) -> None:
+    """[P1-4.2.2 Table 5-3]: water Fn(3,3) m3, heat Fn(2,2) GJ; DSMR 2.2/3 carries the unit in the profile
+    line [P1-3.0 §6.4–6.5]."""
+    scenario = load_scenario("water-heat")
+    installation = build(scenario)
+    installation.advance(scenario.start + timedelta(hours=5, minutes=30))
+    telegram = decode_telegram(telegram_bytes(installation, version), lenient=False)
+    seen = {ch: (d.device_type, d.reading.unit, d.reading.value) for ch, d in telegram.mbus.items()}  # type: ignore[union-attr]
+    water, heat = installation.sub_meters[1].last_hour, installation.sub_meters[3].last_hour
+    assert water is not None and heat is not None
+    assert seen[1] == (7, "m3", water[1]) and seen[3] == (4, "GJ", heat[1]) and seen[2][:2] == (3, "m3")
