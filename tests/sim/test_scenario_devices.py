@@ -159,3 +159,20 @@ def test_meterkasts_own_p1_reader_sees_the_units_in_every_version(version: str) 
     water, heat = installation.sub_meters[1].last_hour, installation.sub_meters[3].last_hour
     assert water is not None and heat is not None
     assert seen[1] == (7, "m3", water[1]) and seen[3] == (4, "GJ", heat[1]) and seen[2][:2] == (3, "m3")
+
+
+def test_a_decoupled_water_meter_leaves_its_channel_emptied_on_p1() -> None:
+    """Decoupling (P3 slave_deinstall) keeps the device type and empties the rest, as real meters show an
+    emptied channel (``emeter.p1view``); the bus no longer carries the meter."""
+    scenario = parse_scenario(
+        HEAD + WATER + "channel = 1\n[[timeline]]\nat = '+3h'\ndo = 'decouple-mbus-device'\nchannel = 1\n"
+        "[[timeline]]\nat = '+4h'\ndo = 'decouple-mbus-device'\nchannel = 1\n", source="t.toml")
+    installation = build(scenario)
+    events = installation.advance(scenario.start + timedelta(hours=5))
+    failed = [e for e in events if isinstance(e, CommandFailed)]
+    assert len(failed) == 1 and "no water or heat meter is coupled there" in failed[0].reason  # the second one
+    assert 1 not in installation.sub_meters and installation.gas_channel == 2
+    telegram = parse_p1(installation, "5")
+    water = telegram.get_mbus_device_by_channel(1)  # type: ignore[attr-defined]
+    assert water.MBUS_DEVICE_TYPE.value == 7 and water.MBUS_METER_READING.value == 0
+    assert 1 not in installation.link.p2.devices  # type: ignore[attr-defined]

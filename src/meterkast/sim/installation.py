@@ -70,7 +70,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
-from meterkast.sim.installation_devices import AddSubMeter, SubMeterWiring
+from meterkast.sim.installation_devices import AddSubMeter, DecoupleSubMeter, SubMeterWiring
 from meterkast.sim.installation_wiring import Wiring
 from meterkast.sim.p2_link import P2GasLink
 from meterkast.sim.truth import GroundTruth
@@ -90,6 +90,7 @@ __all__ = [
     "CommandFailed",
     "CoupleGasMeter",
     "DecoupleGasMeter",
+    "DecoupleSubMeter",
     "DriftGasMeterClock",
     "Event",
     "FlowPlan",
@@ -124,7 +125,7 @@ LoadPlan = Callable[[datetime], LoadStep]  # local hour start → load from then
 Command = (
     ReplaceGasMeter | DecoupleGasMeter | CoupleGasMeter | AddGasMeter | OperateGasMeter | SendValveCommand
     | PowerDown | PowerUp | ShiftEMeterClock | DriftGasMeterClock | SynchronizeGasMeterClock | SetTextMessage
-    | SetP2Fault | SetP2WrongKey | TransferMbusKey | SetMbusUserKey | AddSubMeter
+    | SetP2Fault | SetP2WrongKey | TransferMbusKey | SetMbusUserKey | AddSubMeter | DecoupleSubMeter
 )  # fmt: skip
 
 

@@ -73,6 +73,14 @@ class AddSubMeter:
         return kind_named(self.kind)
 
 
+@dataclass(frozen=True, slots=True)
+class DecoupleSubMeter:
+    """The water or heat meter on ``channel`` is decoupled (P3 ``slave_deinstall``); P1 then shows the
+    channel emptied, device type kept (``emeter.p1view``)."""
+
+    channel: int
+
+
 def install_order(sub_meters: Sequence[AddSubMeter], gas: bool) -> list[AddSubMeter | None]:
     """The order in which the installer couples the devices so each lands on its channel; None: the gas meter.
 
@@ -148,6 +156,16 @@ class SubMeterWiring:
         elif isinstance(self.link, DirectGasLink):
             self.link.attach_reader(channel, partial(_direct_reading, meter))
         return list(coupled)
+
+    def _decouple_sub_meter(self, command: DecoupleSubMeter) -> list[Event]:
+        meter = self.sub_meters.get(command.channel)
+        if meter is None:
+            raise CommandRefused(f"cannot decouple the M-Bus device on channel {command.channel}: no water or heat "
+                                 "meter is coupled there")
+        events: list[Event] = list(self.emeter.decouple(self._now, command.channel))
+        self.link.detach(command.channel)
+        del self.sub_meters[command.channel]
+        return events
 
     def _advance_sub_meters(self, moment: datetime) -> None:
         for meter in self.sub_meters.values():

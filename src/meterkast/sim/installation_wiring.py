@@ -50,7 +50,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
-from meterkast.sim.installation_devices import AddSubMeter
+from meterkast.sim.installation_devices import AddSubMeter, DecoupleSubMeter
 from meterkast.sim.p2_link import P2GasLink, RefusedFrame
 
 if TYPE_CHECKING:
@@ -73,6 +73,8 @@ class Wiring:
         def _gas_temp(self, step: FlowStep) -> Decimal: ...
 
         def _add_sub_meter(self, command: AddSubMeter) -> list[Event]: ...
+
+        def _decouple_sub_meter(self, command: DecoupleSubMeter) -> list[Event]: ...
 
     # -- the E-meter's reads over the link (DSMR-M 4.5.5) ----------------------------------------------
 
@@ -117,6 +119,8 @@ class Wiring:
                 return self._add(command)
             case AddSubMeter():
                 return self._add_sub_meter(command)
+            case DecoupleSubMeter():
+                return self._decouple_sub_meter(command)
             case OperateGasMeter():
                 supply = self._supply_for(command.channel, "operate")
                 return self._wrap(supply, self._meter(supply).handle(self._now, command.command))

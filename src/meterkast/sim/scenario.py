@@ -45,7 +45,7 @@ from meterkast.sim import installation as inst
 from meterkast.sim.gaslink import DirectGasLink, GasLink
 from meterkast.sim.household import HouseholdConfig
 from meterkast.sim.p2_link import P2GasLink
-from meterkast.sim.scenario_devices import add_device, mbus_devices
+from meterkast.sim.scenario_devices import add_device, decouple_device, mbus_devices
 from meterkast.sim.scenario_schema import Table, aware_time, parse_duration
 from meterkast.sim.weather import WeatherSeries
 from meterkast.units import ZERO
@@ -295,6 +295,7 @@ _KINDS: dict[str, _Kind] = {
     "couple-gas-meter": _Kind(_couple),
     "add-gas-meter": _Kind(_add),
     "add-mbus-device": _Kind(add_device),
+    "decouple-mbus-device": _Kind(decouple_device),
     "power-failure": _Kind(_power_failure, window=True),
     "clock-drift": _Kind(_clock_drift),
     "sync-gas-clock": _Kind(_sync),

@@ -1,7 +1,7 @@
 """Scenario keys for the water and heat meters on the E-meter's M-Bus (Liander manual §8; SYSTEM M3).
 
 ``[[mbus_device]]`` tables install a device at the start, and the timeline kind ``add-mbus-device`` one
-later (on the first free channel). Keys (``docs/scenarios.md``):
+later (on the first free channel); ``decouple-mbus-device`` (``channel``) decouples one. Keys (``docs/scenarios.md``):
 
 - ``kind``: ``"water"`` or ``"heat"``; ``number``: the 17-character equipment identifier
   [P2-4.2.2 §6.4.1];
@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from meterkast.errors import InvalidInput
 from meterkast.sim.installation import Command
-from meterkast.sim.installation_devices import AddSubMeter, install_order
+from meterkast.sim.installation_devices import AddSubMeter, DecoupleSubMeter, install_order
 from meterkast.sim.scenario_schema import Table
 
 MAX_MBUS_DEVICES = 4  # SYSTEM M3
@@ -80,3 +80,8 @@ def _check_channels(top: Table, devices: Sequence[AddSubMeter], gas_meters: int)
 def add_device(t: Table, at: datetime, _: datetime | None) -> tuple[list[tuple[datetime, Command]], None]:
     """Timeline ``add-mbus-device``: a water or heat meter coupled on the first free channel."""
     return [(at, sub_meter(t, at_start=False))], None
+
+
+def decouple_device(t: Table, at: datetime, _: datetime | None) -> tuple[list[tuple[datetime, Command]], None]:
+    """Timeline ``decouple-mbus-device``: the water or heat meter on ``channel`` is decoupled."""
+    return [(at, DecoupleSubMeter(t.integer("channel", low=1, high=MAX_MBUS_DEVICES)))], None
