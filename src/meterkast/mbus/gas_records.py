@@ -194,7 +194,7 @@ def readout_from_meter(meter: GasMeter, items: Collection[ReadoutItem]) -> GasRe
     before the first whole hour after manufacture there is none, and the actual index goes out instead,
     stamped with the meter's time of reading and the storage bit clear [§6.4.3].
     """
-    stored = meter.hourly_value
+    stored = meter.p2_value  # the last whole hour's, or an SMR 5 meter's last 5-minute mark's (variant.py)
     hourly = None
     if ReadoutItem.HOURLY_VALUE in items:
         resolution = meter.metrology.resolution_m3
