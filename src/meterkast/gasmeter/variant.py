@@ -18,8 +18,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import Enum
 
-from meterkast.errors import InvalidInput
-
 HOUR = timedelta(hours=1)
 FIVE_MINUTES = timedelta(minutes=5)
 
@@ -32,15 +30,6 @@ class GasMeterVariant(Enum):
     def value_period(self) -> timedelta:
         """How often the meter stores the value it sends over P2 (module docstring)."""
         return FIVE_MINUTES if self is GasMeterVariant.SMR5 else HOUR
-
-
-def parse_variant(text: str) -> GasMeterVariant:
-    """``"dsmr4"`` or ``"smr5"`` (any case); anything else raises ``InvalidInput`` naming the choices."""
-    try:
-        return GasMeterVariant(text.strip().lower())
-    except ValueError:
-        choices = ", ".join(repr(v.value) for v in GasMeterVariant)
-        raise InvalidInput(f"gas meter variant {text!r} is not one of {choices}") from None
 
 
 def period_start(moment: datetime, period: timedelta) -> datetime:

@@ -367,6 +367,8 @@ class Installation(Wiring):
         meter = self._manufacture(
             supply, command.meter_type, command.meter_number, command.initial_index_m3, command.default_key
         )
+        if command.variant is not None:  # before the meter first advances (its supply has no flow yet)
+            meter.variant = command.variant
         events = self._couple(supply, meter)
         self.supplies.append(supply)
         return events
