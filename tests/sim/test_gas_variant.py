@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from dsmr_parser import telegram_specifications
 from dsmr_parser.parsers import TelegramParser
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from meterkast.cli import parse_args
 from meterkast.commands.p1 import _build_port
