@@ -20,9 +20,9 @@ Rules this module keeps:
 - DSMR 2.2 shows power in 10 W steps (F6(2,2)) [P1-3.0 §5.11]: rounded half up from the meter's 1 W;
   it has no emptied-channel form, so an emptied channel is left out of a 2.2 telegram;
 - a channel whose device has sent no value yet shows no reading line (``emeter.p1view``);
-- gas values are the E-meter's latest hourly reading with the gas meter's own capture time (SYSTEM E1).
-  DSMR 5 meters send 5-minute values [P1-5.0.2 §7.3]; the E-meter model keeps hourly ones only, so a
-  version 5 telegram carries the hourly value (docs/p1-ports.md).
+- gas values are the E-meter's latest reading with the gas meter's own capture time (SYSTEM E1): hourly
+  from a DSMR 4 gas meter, every 5 minutes from an SMR 5 one [P1-5.0.2 §7.3] (``gasmeter/variant.py``,
+  docs/scenarios.md).
 """
 
 from __future__ import annotations
