@@ -31,6 +31,7 @@ from meterkast.scenario_files import load_scenario
 from meterkast.sim.gaslink import DirectGasLink, GasMeterEvent
 from meterkast.sim.installation import AddGasMeter, Installation, ReplaceGasMeter
 from meterkast.sim.p1_source import P1Port
+from meterkast.sim.p2_link import P2GasLink
 from meterkast.sim.scenario import parse_scenario
 
 START = datetime(2026, 1, 12, 6, 0, tzinfo=UTC)  # 07:00 CET on a January Monday: the heating runs
@@ -224,3 +225,16 @@ def test_smr5_results_do_not_depend_on_how_time_is_sliced(seed: int, start_s: in
     assert master.value_m3 == meter.interval_value.index_m3
     for entry in whole.emeter.hourly_profile(1):
         assert entry.capture_time.minute == 0, "profiles file whole-hour values only"
+
+
+def test_the_p2_path_carries_the_5_minute_values_and_the_e_meter_accepts_them() -> None:
+    """Over encrypted P2 (mode 15) every 5-minute reply passes the E-meter's checks (``gas_acceptance``)."""
+    rng = random.Random(4)
+    installation = Installation.build(START, rng, link=P2GasLink(rng), gas_variant=GasMeterVariant.SMR5)
+    events = installation.advance(START + timedelta(hours=2, minutes=3))
+    assert not [e for e in events if isinstance(e, ReadFailed)], "no read refused or lost"
+    assert installation.emeter.rejected_frames(1) == 0
+    master, meter = installation.emeter.master_value(1), installation.gas_meter
+    assert master is not None and meter is not None and meter.interval_value is not None
+    assert master.capture_time.astimezone(UTC) == START + timedelta(hours=2) == meter.interval_value.captured_at
+    assert master.value_m3 == meter.interval_value.index_m3
