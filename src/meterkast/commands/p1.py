@@ -2,7 +2,8 @@
 
 - ``serve`` runs the installation (household → gas meter → E-meter) on the simulated clock and sends its
   telegrams to every TCP client (ser2net style) and, with ``--pty``, to a pseudo-terminal whose path it
-  prints;
+  prints; ``--gas-variant smr5`` makes the gas meter an SMR 5 one, whose 5-minute values P1 shows
+  [P1-5.0.2 §7.3] (default ``dsmr4``: hourly values, DSMR-M 4.5.5);
 - ``read`` connects to ``tcp://host:port`` or opens a serial device and prints each telegram (one JSON
   object per line with ``--json``), reconnecting after drops;
 - ``parse`` reads every telegram in a file (or stdin) and shows each one's values, even with a CRC
@@ -32,6 +33,7 @@ from meterkast.commands.mqtt_args import add_mqtt_arguments, maybe_publishing, m
 from meterkast.commands.run import parse_speed
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
 from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader
 from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server, Pacer
@@ -63,6 +65,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--start", help="simulated start instant, ISO 8601 (default: now)")
     serve.add_argument("--until", help="stop after this simulated instant (ISO 8601)")
     serve.add_argument("--type", default="G4", help="gas meter type (default G4)")
+    serve.add_argument(
+        "--gas-variant", default="dsmr4", choices=[v.value for v in GasMeterVariant],
+        help="dsmr4: hourly gas values (default); smr5: an SMR 5 gas meter's 5-minute values [P1-5.0.2 §7.3]",
+    )
     serve.add_argument("--replace-gas-at", help="replace the gas meter at this simulated instant (ISO 8601)")
     serve.add_argument("--key", help="encrypt telegrams with this AES-128 key (32 hex digits)")
     serve.add_argument("--backlog", type=int, default=256, help="telegrams queued per client before it is cut off")
@@ -178,7 +184,8 @@ def _write(line: str) -> None:
 
 def _build_port(args: argparse.Namespace, start: datetime) -> P1Port:
     rng = random.Random(args.seed)
-    installation = Installation.build(start, rng, meter_type=MeterType.parse(args.type))
+    variant = GasMeterVariant(args.gas_variant)
+    installation = Installation.build(start, rng, meter_type=MeterType.parse(args.type), gas_variant=variant)
     if args.replace_gas_at:
         replace_at = parse_start(args.replace_gas_at, "--replace-gas-at")
         installation.schedule(replace_at, ReplaceGasMeter(REPLACEMENT_GAS_METER))
