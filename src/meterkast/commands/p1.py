@@ -199,10 +199,20 @@ async def serve(args: argparse.Namespace, start: datetime, until: datetime | Non
             _write(f"P1 {spec.title}: a telegram every {every:g} s on tcp://{host}:{bound}")
         if args.pty:
             _write(f"pty: {server.open_pty(115200 if spec.name != '2.2' else 9600)}")
+        if args.key:
+            _write(_key_hint(args.key))
         await server.run(until)
     finally:
         await server.close()
     print(f"meterkast: sent {server.stats.telegrams} telegrams, skipped {server.stats.skipped}", file=sys.stderr)
+
+
+def _key_hint(key: str) -> str:
+    """Which keys a reader needs for ``--key`` (docs/p1.md, "Encrypted P1")."""
+    return (
+        f"encrypted (AES-128-GCM, Smarty framing): encryption key {key.upper()}, authentication key "
+        f"{SMARTY_AUTHENTICATION_KEY.hex().upper()}; dsmr_parser: version 'MSn' with encryption_key only"
+    )
 
 
 def _configure_logging() -> None:
