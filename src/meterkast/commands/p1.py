@@ -28,6 +28,7 @@ from typing import Any
 
 from meterkast.clock import SimClock, SystemClock
 from meterkast.commands.meter import parse_start
+from meterkast.commands.p1_export import add_format_arguments, table_sink, write_row
 from meterkast.commands.run import parse_speed
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
@@ -74,11 +75,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     read.add_argument("--version", default="4", choices=VERSIONS, help="serial settings: 2.2 = 9600 7E1, else 8N1")
     read.add_argument("--baud", type=int, help="serial speed (default 115200, 9600 for 2.2)")
     read.add_argument("--retries", type=int, help="give up after this many failed reconnections in a row")
+    add_format_arguments(read)
     read.set_defaults(handler=read_command)
 
     parse = verbs.add_parser("parse", help="decode every telegram in a file ('-' = stdin)")
     parse.add_argument("file", metavar="FILE")
     parse.add_argument("--json", action="store_true", help="one JSON object per telegram, with its problems")
+    add_format_arguments(parse)
     parse.set_defaults(handler=parse_command)
 
 
@@ -239,17 +242,23 @@ async def read(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         raise InvalidInput(f"--count {args.count} must be at least 1")
     seen = 0
+    sink = table_sink(args)
     reader = p1_reader(
         args.url, key, authentication_key=auth, version=args.version, baud=args.baud, max_reconnects=args.retries
     )
     try:
         async for telegram in reader:
-            _write(json.dumps(telegram_json(telegram)) if args.json else telegram_text(telegram))
+            if sink is not None:
+                write_row(sink, telegram)
+            else:
+                _write(json.dumps(telegram_json(telegram)) if args.json else telegram_text(telegram))
             seen += 1
             if args.count is not None and seen >= args.count:
                 break
     finally:
         await reader.aclose()
+        if sink is not None:
+            sink.close()
     return 0
 
 
@@ -297,9 +306,13 @@ def parse_command(args: argparse.Namespace) -> int:
         raise InvalidInput(f"cannot read {name}: {exc.strerror or exc}") from exc
     scanned = scan_telegrams(data)
     read = 0
+    sink = table_sink(args)
     for item in scanned:
         where = f"{name}: telegram at byte {item.offset} (line {item.line})"
-        if args.json:
+        if sink is not None:
+            if item.telegram is not None:
+                write_row(sink, item.telegram)
+        elif args.json:
             _write(json.dumps(scanned_json(item)))
         elif item.telegram is not None:
             _write(telegram_text(item.telegram))
@@ -315,6 +328,8 @@ def parse_command(args: argparse.Namespace) -> int:
                 )
         for problem in item.problems:
             print(f"{where}: line {problem.line} {problem.text!r}: {problem.reason}", file=sys.stderr)
+    if sink is not None:
+        sink.close()
     if not read:
         raise InvalidInput(f"no telegram in {name} could be read ({len(scanned)} bad)")
     return 0 if all(item.clean for item in scanned) else 1
