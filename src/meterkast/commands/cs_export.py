@@ -54,6 +54,8 @@ def export_command(args: argparse.Namespace) -> int:
     start = parse_start(args.from_, "--from") if args.from_ else EARLIEST
     end = parse_start(args.to, "--to") if args.to else now
     periods = parse_periods(args.period)
+    if args.format == "parquet" and args.out in (None, "-"):
+        raise InvalidInput("--format parquet writes a file: give --out FILE")
     store = open_cs_store(args, keys=False)
     try:
         readings, withheld = store.export_readings(periods, start, end, now=now)
