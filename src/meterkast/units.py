@@ -7,7 +7,8 @@ The conversion is DSMR-M 4.3.48 of the DSMR Main document ([MAIN-4.0.7] p.35, [M
 
 with p = 1041.25 mbar (1013.25 + 28) for DSMR 4.0.x meters such as the Itron series (DSMR 4.0.5) and
 1043.5 mbar (1015.5 + 28) for DSMR 4.2.x. The manual's 1013.5 mbar (SYSTEM G4) is a typo for the
-standard's 1013.25; we follow the standard.
+standard's 1013.25; we follow the standard. What the supplier makes of the register (the 2015 air
+pressure, the calorific value, energy) is ``meterkast.supplier``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ WORKING_PRESSURE_MBAR = Decimal(28)
 # DSMR-M 4.3.48: the pressure the meter assumes, by DSMR generation.
 ASSUMED_PRESSURE_DSMR40_MBAR = Decimal("1041.25")  # 1013.25 + 28 [MAIN-4.0.7]
 ASSUMED_PRESSURE_DSMR42_MBAR = Decimal("1043.5")  # 1015.5 + 28 [MAIN-4.2.2]
-# SYSTEM G4: Groningen-equivalent upper calorific value.
-CALORIFIC_VALUE_MJ_PER_M3 = Decimal("35.17")
 # Plenty of digits for accumulating millions of small increments without drift.
 PRECISION = Context(prec=34)
 
@@ -61,7 +60,3 @@ def floor_to(value: Decimal, resolution: Decimal) -> Decimal:
     """Truncate ``value`` to a multiple of ``resolution``: a register shows only whole digits."""
     return value.quantize(resolution, rounding=ROUND_FLOOR)
 
-
-def energy_mj(volume_m3: Decimal) -> Decimal:
-    """Energy of a normalised volume at the Groningen-equivalent calorific value (SYSTEM G4)."""
-    return volume_m3 * CALORIFIC_VALUE_MJ_PER_M3

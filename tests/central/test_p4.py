@@ -157,3 +157,11 @@ def test_every_attempt_is_audited_in_order(store: Store) -> None:
         (True, "supplier-1"), (False, None), (False, "supplier-1"), (True, "supplier-1")]
     assert [e.entry_id for e in log] == sorted(e.entry_id for e in log)
     assert "SYSTEM C3" in log[2].reason
+
+
+def test_party_for_token_finds_the_party_and_audits_nothing(store: Store) -> None:
+    # The P4 API asks who holds a token to learn the party's kind (a supplier gets the SYSTEM G4 view).
+    setup(store)
+    assert store.party_for_token(TOKEN) == ThirdParty("supplier-1", "Energie BV", T0)
+    assert store.party_for_token("z" * 43) is None
+    assert store.audit_log(CONN) == []

@@ -23,7 +23,36 @@ def test_identify_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(out) == {
         "meter_number": "G0019340315370616", "kiwa_code": "G0019", "serial": "3403153706",
         "year": 2016, "mbus_identification": "03153706",
+        "parts": [
+            {"part": "KIWA code", "characters": "1-5", "value": "G0019",
+             "holds": "upper-case letters A–Z and digits 0–9, right-aligned with leading spaces"},
+            {"part": "serial number", "characters": "6-15", "value": "3403153706",
+             "holds": "10 digits, padded with leading zeroes"},
+            {"part": "year of manufacture", "characters": "16-17", "value": "16",
+             "holds": "2 digits, the year of century (20yy)"},
+        ],
     }
+
+
+def test_identify_text_names_each_part_of_the_manuals_format(capsys: pytest.CaptureFixture[str]) -> None:
+    # seed §10 item 1: 5 characters KIWA code, 10 digits serial, 2 digits year of manufacture.
+    code, out, _ = run(capsys, "meter", "identify", " ZABF001551772711")
+    assert code == 0
+    assert "KIWA code              ' ZABF'        characters  1–5" in out
+    assert "'0015517727'" in out and "manufactured in        2011" in out
+
+
+@pytest.mark.parametrize(
+    ("number", "accepted"),
+    [("X0019340315370616", True), ("g0019340315370616", False), ("G0019340315370616", True)],
+)
+def test_identify_treats_letters_by_one_rule(capsys: pytest.CaptureFixture[str], number: str, accepted: bool) -> None:
+    # Issue 11 item 8: any upper-case letter is a KIWA code character (DSMR-M 4.6.2, P2 App. B 'XXXXX');
+    # lower case is refused with the upper-case number proposed, never folded silently.
+    code, _, err = run(capsys, "meter", "identify", number)
+    assert (code == 0) is accepted
+    if not accepted:
+        assert "lower-case letter 'g'" in err and "did you mean 'G0019340315370616'" in err
 
 
 @pytest.mark.parametrize(
@@ -55,6 +84,13 @@ def test_simulate_constant_flow(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     last = json.loads(out.splitlines()[-1])
     assert last["index_m3"] == "2.972"  # 2 h × 1.5 m³/h, −0.03 % meter error, whole 1.2 dm³ cycles, ×0.99134
+
+
+def test_simulate_below_qmin_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    # Issue 11 item 3 / SYSTEM G1, EN 1359 §5.3: 0.03 m³/h lies below Qmin (0.04) but above Qstart (0.003).
+    code, out, _ = run(capsys, "meter", "simulate", "--hours", "2", "--flow", "0.03", "--json")
+    assert code == 0
+    assert json.loads(out.splitlines()[-1])["index_m3"] == "0.058"
 
 
 def test_simulate_profile_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -55,9 +55,18 @@ def test_every_sequence_ends_in_a_legal_state(inputs: list[DisplayInput]) -> Non
             assert state is DisplayState.DEAD
         if given_input is DisplayInput.IDLE_TIMEOUT:
             assert not is_lit(state)
-    # Whatever happened, a battery replacement and a new day bring back a working display.
-    state = TRANSITIONS[TRANSITIONS[state, DisplayInput.BATTERY_REPLACED], DisplayInput.NEW_DAY]
+    # Whatever happened, a battery replacement and the end of a lockout bring back a working display.
+    state = TRANSITIONS[TRANSITIONS[state, DisplayInput.BATTERY_REPLACED], DisplayInput.LOCK_EXPIRED]
     assert TRANSITIONS[state, DisplayInput.SHORT_PRESS] is DisplayState.READING
+
+
+def test_a_locked_display_waits_for_its_lock_to_expire_not_for_midnight() -> None:
+    # SYSTEM G7, seed §9: "gedurende een dag" is one local day from the press (display_day.py).
+    assert TRANSITIONS[DisplayState.LOCKED, DisplayInput.NEW_DAY] is DisplayState.LOCKED
+    assert TRANSITIONS[DisplayState.LOCKED, DisplayInput.LOCK_EXPIRED] is DisplayState.OFF
+    for state in DisplayState:
+        if state is not DisplayState.LOCKED:
+            assert TRANSITIONS[state, DisplayInput.LOCK_EXPIRED] is state
 
 
 def test_dead_stays_dead_until_replaced() -> None:

@@ -66,11 +66,35 @@ def test_colder_gas_gives_a_higher_index() -> None:
     assert cold.index_m3 > warm.index_m3
 
 
-def test_flow_below_qmin_is_not_counted_but_is_in_the_ground_truth(meter: GasMeter) -> None:
+def test_flow_below_qmin_is_counted_down_to_the_starting_flow(meter: GasMeter) -> None:
+    # SYSTEM G1 / EN 1359 §5.3: the issue's `--flow 0.03` for two hours must move the index.
     flow(meter, timedelta(0), "0.03")
+    meter.advance(T0 + 2 * H)
+    assert meter.register.true_m3 == Decimal("0.06")
+    # Error +0.36 % at 0.03 m³/h (between +1.2 % at Qmin and −30 % at Qstart): 50.18 cycles, 50 counted.
+    assert meter.register.cycles == 50 and meter.register.measured_m3 == Decimal("0.06")
+    assert meter.index_m3 == Decimal("0.058")  # Vb = 0.06 × 0.974 at 15 °C, truncated to 0.001 m³
+
+
+def test_a_pilot_light_shows_in_the_index_and_the_arrow(meter: GasMeter) -> None:
+    meter.handle(T0, cmd.PressButton())
+    flow(meter, timedelta(0), "0.012")  # ≈ 120 W: a pilot flame, a third of Qmin
+    on = T0 + timedelta(seconds=2, milliseconds=100)
+    meter.advance(on)
+    assert meter.flowing and meter.frame(on).arrow
+    meter.advance(T0 + 24 * H)
+    assert meter.index_m3 > Decimal("0.2")  # 0.288 m³ flowed; the meter under-registers, but counts
+
+
+def test_below_the_starting_flow_nothing_moves(meter: GasMeter) -> None:
+    meter.handle(T0, cmd.PressButton())
+    flow(meter, timedelta(0), "0.002")
+    on = T0 + timedelta(seconds=2, milliseconds=100)
+    meter.advance(on)
+    assert not meter.flowing and not meter.frame(on).arrow
     meter.advance(T0 + 10 * H)
     assert meter.index_m3 == 0
-    assert meter.register.true_m3 == Decimal("0.3")
+    assert meter.register.true_m3 == Decimal("0.02")
 
 
 def test_hourly_value_at_every_whole_hour(meter: GasMeter) -> None:
@@ -153,19 +177,25 @@ def test_ten_seconds_exactly_is_still_a_short_press(meter: GasMeter) -> None:
     assert meter.display_state is DisplayState.READING
 
 
-def test_too_many_presses_lock_the_display_until_the_next_day(meter: GasMeter) -> None:
-    t = T0 + 8 * H
+def test_too_many_presses_lock_the_display_for_one_local_day(meter: GasMeter) -> None:
+    # seed §9 "Display": pressed too often, the display stays off "gedurende een dag" (SYSTEM G7);
+    # display_day.py: one local day, until the same wall-clock time tomorrow.
+    t = T0 + 8 * H  # 09:00 in Amsterdam (CET)
     for i in range(PRESSES_PER_DAY):
         meter.handle(t + i * 2 * S, cmd.PressButton())
     assert meter.display_state is DisplayState.READING
-    events = meter.handle(t + 100 * S, cmd.PressButton())
-    assert any(isinstance(e, DisplayLocked) for e in events)
-    assert meter.display_state is DisplayState.LOCKED and not meter.frame(t + 100 * S).lit
+    locked_at = t + 100 * S
+    events = meter.handle(locked_at, cmd.PressButton())
+    locked = [e for e in events if isinstance(e, DisplayLocked)]
+    assert locked and locked[0].locked_until == locked_at + 24 * H
+    assert meter.display_state is DisplayState.LOCKED and not meter.frame(locked_at).lit
+    assert meter.display_locked_until == locked_at + 24 * H
     meter.handle(T0 + 20 * H, cmd.PressButton())
+    meter.advance(T0 + 24 * H)  # UTC midnight, 01:00 local: no longer the end of anything
+    meter.handle(locked_at + 24 * H - S, cmd.PressButton())
     assert meter.display_state is DisplayState.LOCKED
-    meter.advance(T0 + 24 * H)  # UTC midnight
-    meter.handle(T0 + 25 * H, cmd.PressButton())
-    assert meter.display_state is DisplayState.READING
+    meter.handle(locked_at + 24 * H, cmd.PressButton())
+    assert meter.display_state is DisplayState.READING and meter.display_locked_until is None
 
 
 def test_flow_arrow_blinks_while_gas_flows(meter: GasMeter) -> None:

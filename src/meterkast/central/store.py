@@ -134,6 +134,10 @@ class Store(Protocol):
         """Register a third party; only SHA-256 of ``token`` (random, from the caller) is kept."""
         ...
 
+    def party_for_token(self, token: str) -> ThirdParty | None:
+        """The registered party holding ``token`` (looked up by its SHA-256), or None; no audit entry."""
+        ...
+
     def authorise(
         self,
         party_id: str,

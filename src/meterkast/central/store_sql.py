@@ -249,6 +249,12 @@ class SqlStore:
         with self._tx() as db:
             return p4.register_party(db, party_id, name, token, moment)
 
+    def party_for_token(self, token: str) -> ThirdParty | None:
+        if not isinstance(token, str):
+            raise InvalidInput(f"a party token is a text, not {type(token).__name__}")
+        with self._tx(write=False) as db:
+            return p4.party_for_token(db, token)
+
     def authorise(
         self, party_id: str, connection: Connection, scope: AuthScope, *, valid_from: datetime, valid_to: datetime,
         at: datetime,

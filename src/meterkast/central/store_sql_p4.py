@@ -77,6 +77,13 @@ def register_party(db: Database, party_id: str, name: str, token: str, at: datet
     return ThirdParty(party_id, name, at)
 
 
+def party_for_token(db: Database, token: str) -> ThirdParty | None:
+    """The registered party whose token has this SHA-256, or None (the token itself is never stored)."""
+    rows = db.run("SELECT party_id, name, registered_at FROM third_parties WHERE token_sha256 = :h",
+                  {"h": token_hash(token)})
+    return None if not rows else ThirdParty(rows[0][0], rows[0][1], db.dialect.time_from_db(rows[0][2]))
+
+
 def _authorisation(db: Database, row: Row) -> Authorisation:
     auth_id, party, ean, scope, valid_from, valid_to, granted, revoked = row
     t = db.dialect.time_from_db

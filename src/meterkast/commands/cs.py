@@ -6,6 +6,7 @@
     meterkast cs alarms [--emeter ID]                      open alarms
     meterkast cs ack ID / meterkast cs close ID            acknowledge or close an alarm
     meterkast cs export --format csv|parquet [--out FILE]  stored readings as a table (``cs_export``)
+    meterkast cs supplier EAN [--scope S] [--by B]         the supplier's m³(n), MJ, kWh (commands/cs_supplier.py)
 
 This module is a composition root (STYLE 11): it builds the clock, random sources, the store (with its
 master key: ``MEETERKAST_CS_MASTER_KEY`` or the key file), the links and the P4 app, and hands them to
@@ -33,7 +34,7 @@ from typing import Any
 from meterkast.central import KeySealer, SqlStore, open_store
 from meterkast.central.model import Connection, ConsentLevel
 from meterkast.clock import SystemClock
-from meterkast.commands import cs_export
+from meterkast.commands import cs_export, cs_supplier
 from meterkast.commands.meter import parse_start
 from meterkast.cs.fleet import build_fleet
 from meterkast.cs.fleet_serve import FleetServer
@@ -41,13 +42,14 @@ from meterkast.cs.inventory import format_meters, parse_meters
 from meterkast.cs.keyfile import load_or_create_master_key
 from meterkast.cs.schedule import ScheduleSettings
 from meterkast.cs.service import CentralSystem, StepReport, tcp_opener
-from meterkast.errors import InvalidInput, LinkError
+from meterkast.errors import InvalidInput
 from meterkast.io.http_limits import uvicorn_config
+from meterkast.io.listen import DEFAULT_HOST, bind_tcp, bound_port, connect_host, host_argument, shown_urls
 
 DEFAULT_STORE = "sqlite:///./meterkast-cs.db"
 DEFAULT_KEY_FILE = Path("meterkast-cs.key")
 DEFAULT_HTTP_PORT = 8400
-HOST = "127.0.0.1"
+HOST = DEFAULT_HOST
 CS_SYSTEM_TITLE = b"MKS" + (1).to_bytes(5, "big")
 ADMIN_TOKEN_ENV = "MEETERKAST_P4_ADMIN_TOKEN"
 LEVELS = [level.value for level in ConsentLevel]
@@ -75,8 +77,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--seed", type=int, default=0, help="seed of the simulated fleet")
     serve.add_argument("--max-concurrent", type=int, default=32, help="reads in flight at once (default 32)")
     serve.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a meter's answer")
+    serve.add_argument("--host", type=host_argument, default=HOST,
+                       help="address the P4 API and the simulated fleet's P3 ports listen on (default 127.0.0.1; "
+                       "0.0.0.0 or :: = every interface; P4 asks every caller for a bearer token)")
     serve.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT,
-                       help=f"P4 API on 127.0.0.1 (default {DEFAULT_HTTP_PORT}, 0 = any)")
+                       help=f"P4 API port (default {DEFAULT_HTTP_PORT}, 0 = any)")
     serve.add_argument("--no-http", action="store_true", help="no P4 API")
     serve.add_argument("--once", action="store_true", help="read what is due once, print a summary, exit")
     serve.add_argument("--poll", type=float, default=1.0, help="real seconds between looks at the schedule")
@@ -88,6 +93,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     fleet.add_argument("--days", type=float, default=2.0, help="days of history each meter holds (default 2)")
     fleet.add_argument("--consent", default="detailed", help="consent levels in turn (default detailed)")
     fleet.add_argument("--seed", type=int, default=0)
+    fleet.add_argument("--host", type=host_argument, default=HOST,
+                       help="address the meters' P3 ports listen on (default 127.0.0.1; 0.0.0.0 or :: = every "
+                       "interface; the meters file then names this machine's loopback: edit it for a CS elsewhere)")
     fleet.add_argument("--now", help="the instant the meters are run to, ISO 8601 (default: now)")
     fleet.add_argument("--start", help="when the meters were installed, ISO 8601 (default: --days before --now)")
     fleet.set_defaults(handler=fleet_command)
@@ -107,6 +115,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         command.set_defaults(handler=alarm_command, verb=verb)
 
     cs_export.register(commands, with_store)  # meterkast cs export (issue 13)
+    cs_supplier.add_parser(commands, with_store)  # the supplier's view (SYSTEM G4): commands/cs_supplier.py
 
 
 def _say(line: str) -> None:
@@ -145,22 +154,15 @@ class _P4Server:
         self.server.should_exit = True
 
 
-def _open_p4(store: SqlStore, port: int) -> tuple[_P4Server, int]:
+def _open_p4(store: SqlStore, host: str, port: int) -> tuple[_P4Server, int]:
     from meterkast.p4 import create_p4_app  # noqa: PLC0415 - starlette only when P4 is served
 
     token = os.environ.get(ADMIN_TOKEN_ENV) or secrets.token_urlsafe(32)
     if ADMIN_TOKEN_ENV not in os.environ:
         print(f"P4 admin token (shown once; set {ADMIN_TOKEN_ENV} to choose it): {token}", file=sys.stderr)
     app = create_p4_app(store, clock=SystemClock(), token_source=lambda: secrets.token_urlsafe(32), admin_token=token)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((HOST, port))
-    except OSError as exc:
-        sock.close()
-        raise LinkError(f"cannot listen on http://{HOST}:{port}: {exc.strerror or exc}; "
-                        "use --http-port or --no-http") from exc
-    return _P4Server(app, sock), int(sock.getsockname()[1])
+    sock = bind_tcp(host, port, what="the P4 API", hint="use --http-port, --host or --no-http")
+    return _P4Server(app, sock), bound_port(sock)
 
 
 def _summary(report: StepReport, cs: CentralSystem) -> str:
@@ -181,9 +183,10 @@ async def _serve(args: argparse.Namespace, store: SqlStore) -> int:
             start = (now - timedelta(days=args.fleet_days)).replace(minute=0, second=0, microsecond=0)
             fleet = build_fleet(args.fleet, start=start, now=now, rng=random.Random(args.seed),
                                 consents=_levels(args.fleet_consent))
-            server = await stack.enter_async_context(FleetServer(fleet, rng=random.Random(args.seed + 1)))
+            server = await stack.enter_async_context(FleetServer(fleet, rng=random.Random(args.seed + 1),
+                                                                 host=args.host))
             entries, enrolled_at = server.entries, start
-            _say(f"fleet: {len(entries)} simulated E-meters on {HOST}, one P3 port each")
+            _say(f"fleet: {len(entries)} simulated E-meters on {args.host}, one P3 port each")
         else:
             text = _read(args.meters)
             entries, enrolled_at = parse_meters(text, str(args.meters)), clock.now()
@@ -193,9 +196,9 @@ async def _serve(args: argparse.Namespace, store: SqlStore) -> int:
         if args.once:
             _say(_summary(await cs.step(), cs))
             return 0
-        p4 = None if args.no_http else _open_p4(store, args.http_port)
+        p4 = None if args.no_http else _open_p4(store, args.host, args.http_port)
         if p4 is not None:
-            _say(f"P4: http://{HOST}:{p4[1]}/p4/openapi.json")
+            _say(f"P4: {'  '.join(shown_urls('http', args.host, p4[1], '/p4/openapi.json'))}")
         async with asyncio.TaskGroup() as group:
             if p4 is not None:
                 group.create_task(p4[0].serve())
@@ -250,11 +253,11 @@ async def _fleet(args: argparse.Namespace) -> int:
     if start > now:
         raise InvalidInput(f"--start {start.isoformat()} lies after --now {now.isoformat()}")
     fleet = build_fleet(args.count, start=start, now=now, rng=random.Random(args.seed), consents=_levels(args.consent))
-    async with FleetServer(fleet, rng=random.Random(args.seed + 1)) as server:
+    async with FleetServer(fleet, rng=random.Random(args.seed + 1), host=args.host) as server:
         _write(args.meters_out, format_meters(server.entries))
         ports = [e.port for e in server.entries]
-        _say(f"fleet: {len(ports)} E-meters on {HOST} ports {min(ports, default=0)}…{max(ports, default=0)}; "
-             f"meters file {args.meters_out}")
+        _say(f"fleet: {len(ports)} E-meters on {args.host} ports {min(ports, default=0)}…{max(ports, default=0)} "
+             f"(reached at {connect_host(args.host)} here); meters file {args.meters_out}")
         await asyncio.Event().wait()  # until Ctrl-C or SIGTERM
     return 0
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from meterkast.errors import InvalidInput
-from meterkast.gasmeter.identity import parse_meter_number
+from meterkast.gasmeter.identity import PARTS, parse_meter_number
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.gasmeter.metrology import MeterType
 from meterkast.jsonable import to_jsonable
@@ -48,13 +48,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def identify_command(args: argparse.Namespace) -> int:
+    """Each part of the meter number, where it sits and what it may hold (seed §10 item 1, SYSTEM G13)."""
     number = parse_meter_number(args.meter_number)
     if args.json:
         print(json.dumps(number.to_json()))
-    else:
-        info = number.to_json()
-        for key in ("kiwa_code", "serial", "year", "mbus_identification"):
-            print(f"{key:20} {info[key]}")
+        return 0
+    text = str(number)
+    print(f"{'meter number':22} {text}")
+    for part in PARTS:
+        print(f"{part.name:22} {part.of(text)!r:14} characters {part.first:>2}–{part.last:<2}  {part.holds}")
+    print(f"{'manufactured in':22} {number.year}")
+    print(f"{'M-Bus identification':22} {number.mbus_identification:08d}  (the serial's last 8 digits, P2 §4.2.2)")
     return 0
 
 

@@ -32,6 +32,7 @@ from meterkast.commands.p1_export import add_format_arguments, table_sink, write
 from meterkast.commands.run import parse_speed
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
 from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader
 from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server, Pacer
 from meterkast.jsonable import to_jsonable
@@ -51,7 +52,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verbs = p1.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     serve = verbs.add_parser("serve", help="send the simulated installation's telegrams over TCP and a pty")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--host", type=host_argument, default=DEFAULT_HOST,
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 or :: = every interface)")
     serve.add_argument("--port", type=int, default=2000, help="TCP port (default 2000, 0 = any free port)")
     serve.add_argument("--no-tcp", action="store_true", help="no TCP server (use with --pty)")
     serve.add_argument("--pty", action="store_true", help="also write to a pseudo-terminal and print its path")
@@ -198,8 +200,8 @@ async def serve(args: argparse.Namespace, start: datetime, until: datetime | Non
         raise InvalidInput("--no-tcp without --pty leaves nowhere to send telegrams")
     try:
         if not args.no_tcp:
-            host, bound = await server.start_tcp(args.host, args.port)
-            _write(f"P1 {spec.title}: a telegram every {every:g} s on tcp://{host}:{bound}")
+            _, bound = await server.start_tcp(args.host, args.port)
+            _write(f"P1 {spec.title}: a telegram every {every:g} s on {'  '.join(shown_urls('tcp', args.host, bound))}")
         if args.pty:
             _write(f"pty: {server.open_pty(115200 if spec.name != '2.2' else 9600)}")
         if args.key:

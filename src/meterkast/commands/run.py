@@ -3,6 +3,8 @@
 With no options it starts the embedded default installation (household, gas meter, P2 bus, E-meter),
 the P1 TCP port on 127.0.0.1:2000 and the web app on http://127.0.0.1:8000/, and keeps its state in
 ``./meterkast-data``: stop it with Ctrl-C (exit 0) and the next run carries on where it stopped.
+``--host`` opens every server to the network (issue 15): the web app then asks for the token kept in
+the state directory (``commands/run_web.py``, ``web/auth.py``; docs/run.md "From another machine").
 
 This module is the composition root (STYLE 11): it builds the random source, the installation (from a
 scenario), the clock, the store and the adapters, and hands them to ``live.runner``. Argument parsing
@@ -15,13 +17,11 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import json
 import logging
 import os
 import random
 import signal
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,8 +30,9 @@ from typing import Any
 from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
 from meterkast.commands.meter import parse_start
-from meterkast.errors import InvalidInput, LinkError
-from meterkast.io.http_limits import uvicorn_config
+from meterkast.commands.run_web import WebServer, open_web, show_token
+from meterkast.errors import InvalidInput
+from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
 from meterkast.io.p1_server import DEFAULT_BACKLOG, InstantPacer, P1Server
 from meterkast.live.cs_link import CsLink, CsOptions, start_cs_link
 from meterkast.live.runner import SNAPSHOT_INTERVAL_S, Runner
@@ -42,7 +43,7 @@ from meterkast.sim.p1_source import P1Cipher
 from meterkast.sim.scenario import Scenario
 from meterkast.timeutil import HOUR
 
-HOST = "127.0.0.1"
+HOST = DEFAULT_HOST
 DEFAULT_P1_PORT = 2000
 DEFAULT_HTTP_PORT = 8000
 FAULT_SEED_SALT = 0x50315F46  # the P1 output stage's own generator: seed ^ salt, never the installation's
@@ -59,6 +60,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--start", help="simulated start of a new run, ISO 8601 (default: the scenario's, else now)")
     run.add_argument("--until", help="catch up to this simulated instant (ISO 8601), then serve in real time")
     run.add_argument("--stop", action="store_true", help="with --until: exit once it is reached")
+    run.add_argument("--host", type=host_argument, default=HOST,
+                     help="address every server listens on: P1, the web app, P3 (default 127.0.0.1, this machine "
+                     "only; 0.0.0.0 or :: = every interface; docs/run.md 'From another machine')")
+    run.add_argument("--http-host", type=host_argument,
+                     help="the web app's address, if not --host's; beyond 127.0.0.1/::1 it asks for a token")
+    run.add_argument("--public-read", action="store_true",
+                     help="beyond loopback: anyone may read the dashboard (state, charts, P1 stream); "
+                     "control still needs the token")
+    run.add_argument("--show-token", action="store_true",
+                     help="print the web app's token (kept in DATA/web-token; made if missing) and exit")
     run.add_argument("--p1-port", type=int, default=DEFAULT_P1_PORT, help="P1 TCP port (default 2000, 0 = any)")
     run.add_argument("--no-p1", action="store_true", help="no P1 TCP port")
     run.add_argument("--pty", action="store_true", help="also send P1 telegrams to a pseudo-terminal")
@@ -190,46 +201,6 @@ def _check_same_run(args: argparse.Namespace, stored: dict[str, Any]) -> None:
 # -- serving -------------------------------------------------------------------------------------------------
 
 
-class _WebServer:
-    """uvicorn on a socket we bound, without its signal handling: Ctrl-C belongs to ``run``."""
-
-    def __init__(self, app: Any, sock: socket.socket) -> None:
-        uvicorn = importlib.import_module("uvicorn")  # optional: imported only when the web app runs
-        self.server = uvicorn.Server(uvicorn_config(app, log_level="warning", lifespan="off"))
-        # uvicorn would take SIGINT/SIGTERM for itself and raise them again when done; ``run`` owns them.
-        self.server.capture_signals = contextlib.nullcontext
-        self.sock = sock
-
-    async def serve(self) -> None:
-        await self.server.serve(sockets=[self.sock])
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-
-
-def _open_web(session: LiveSession, port: int) -> tuple[_WebServer, int] | None:
-    try:
-        web = importlib.import_module("meterkast.web")
-        if not hasattr(web, "create_app"):
-            web = importlib.import_module("meterkast.web.app")
-        importlib.import_module("uvicorn")
-    except ModuleNotFoundError as exc:
-        log.warning("no web app: %s (reinstall meterkast: starlette and uvicorn are dependencies)", exc)
-        return None
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((HOST, port))
-        # Listen before the address is announced, so a client that connects at once is queued, not refused.
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise LinkError(f"cannot listen on http://{HOST}:{port}: {exc.strerror or exc}; "
-                        "use --http-port or --no-http") from exc
-    bound = int(sock.getsockname()[1])
-    return _WebServer(web.create_app(session), sock), bound
-
-
 def _say(line: str) -> None:
     sys.stdout.write(line + "\n")
     sys.stdout.flush()
@@ -269,21 +240,15 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
     main = asyncio.current_task()
     if main is not None:
         loop.add_signal_handler(signal.SIGTERM, main.cancel)
-    web = None
+    web: WebServer | None = None
     cs_link: CsLink | None = None
     try:
         if server is not None and not args.no_p1:
-            host, port = await server.start_tcp(HOST, args.p1_port)
-            session.p1_port = port
-            every = session.port.interval.total_seconds()
-            _say(f"P1: tcp://{host}:{port} ({session.port.spec.title}, a telegram every {every:g} simulated s)")
+            await _start_p1(args, session, server)
         if server is not None and args.pty:
             _say(f"P1 pty: {server.open_pty()}")
         cs_link = await _start_cs(args, session, store) if args.cs else None
-        opened = None if args.no_http else _open_web(session, args.http_port)
-        if opened is not None:
-            web, http_port = opened
-            _say(f"web: http://{HOST}:{http_port}/")
+        web = None if args.no_http else _start_web(args, session)
         background = [job for job in (web, cs_link) if job is not None]
         try:
             async with asyncio.TaskGroup() as group:
@@ -304,6 +269,23 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
     return runner
 
 
+def _start_web(args: argparse.Namespace, session: LiveSession) -> WebServer | None:
+    opened = open_web(session, args.http_host or args.host, args.http_port, args.data, public_read=args.public_read)
+    if opened is None:
+        return None
+    for line in opened.lines:
+        _say(line)
+    return opened.server
+
+
+async def _start_p1(args: argparse.Namespace, session: LiveSession, server: P1Server) -> None:
+    _, port = await server.start_tcp(args.host, args.p1_port)
+    session.p1_port = port
+    every = session.port.interval.total_seconds()
+    urls = "  ".join(shown_urls("tcp", args.host, port))
+    _say(f"P1: {urls} ({session.port.spec.title}, a telegram every {every:g} simulated s)")
+
+
 async def _close(cs_link: CsLink | None, server: P1Server | None) -> None:
     if cs_link is not None:
         await cs_link.close()
@@ -314,15 +296,20 @@ async def _close(cs_link: CsLink | None, server: P1Server | None) -> None:
 async def _start_cs(args: argparse.Namespace, session: LiveSession, store: Store) -> CsLink:
     """The central system next to the installation (``--cs``; live/cs_link.py, docs/cs.md)."""
     options = CsOptions.in_data_dir(args.data, store_url=args.cs_store, p3_port=args.p3_port,
-                                    consent=ConsentLevel(args.cs_consent))
+                                    consent=ConsentLevel(args.cs_consent), host=args.host)
     link = await start_cs_link(session, options, meter_state=store)  # the E-meter's P3 counters
     _say(f"CS: reads the E-meter over P3 at {link.p3_address} (consent {args.cs_consent} at enrolment); "
          f"store {link.store_display}")
+    if args.host != HOST:
+        _say(f"P3: {'  '.join(shown_urls('tcp', args.host, link.entry.port))} (HLS5: the E-meter's keys)")
     return link
 
 
 def run_command(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="meterkast: %(message)s")
+    if args.show_token:
+        sys.stdout.write(show_token(args.data))
+        return 0
     store = Store.open(args.data)
     try:
         session, note = open_session(args, store)

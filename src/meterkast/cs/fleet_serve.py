@@ -24,10 +24,11 @@ from meterkast.cosem.session_counters import P3Counters
 from meterkast.cs.fleet import FleetMeter
 from meterkast.cs.inventory import MeterEntry
 from meterkast.emeter import EMeter
+from meterkast.io.listen import DEFAULT_HOST, connect_host
 from meterkast.io.p3_server import P3ServerStats, P3TcpServer
 from meterkast.randomness import RandomSource
 
-HOST = "127.0.0.1"
+HOST = DEFAULT_HOST
 
 
 def raise_fd_limit(wanted: int) -> int:
@@ -61,7 +62,9 @@ class FleetServer:
         """Listen, one ephemeral port per meter; returns the inventory entries with those ports."""
         raise_fd_limit(4 * len(self.servers) + 256)
         ports = await asyncio.gather(*(server.start(self.host, 0) for server in self.servers))
-        self.entries = [item.entry(self.host, port) for item, port in zip(self.fleet, ports, strict=True)]
+        # A meter bound to every interface is reached here over loopback (io.listen.connect_host).
+        reach = connect_host(self.host)
+        self.entries = [item.entry(reach, port) for item, port in zip(self.fleet, ports, strict=True)]
         return self.entries
 
     async def stop(self) -> None:

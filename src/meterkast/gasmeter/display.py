@@ -2,7 +2,8 @@
 
 Rules this module keeps:
 - the display is off by default; one short press shows the reading; it switches itself off after
-  ``READING_IDLE_S``; more than ``PRESSES_PER_DAY`` presses in a (UTC) day lock it until the next day;
+  ``READING_IDLE_S``; more than ``PRESSES_PER_DAY`` presses in one local calendar day lock it for one
+  local day, until the same wall-clock time tomorrow (``display_day.py`` says why);
 - a press held longer than 10 s enters test mode on the legal firmware version; each short press then
   steps: firmware → all segments on → all segments off → reading → firmware …; test mode switches off
   after ``TEST_IDLE_S`` without a press (seed §10 "Extra informatie");
@@ -45,7 +46,8 @@ class DisplayInput(Enum):
     LONG_PRESS = "long-press"
     PRESS_OVER_LIMIT = "press-over-limit"
     IDLE_TIMEOUT = "idle-timeout"
-    NEW_DAY = "new-day"
+    NEW_DAY = "new-day"  # local midnight: the press budget starts afresh
+    LOCK_EXPIRED = "lock-expired"  # one local day after the press that locked the display
     BATTERY_EMPTY = "battery-empty"
     BATTERY_REPLACED = "battery-replaced"
 
@@ -67,6 +69,7 @@ def _build_table() -> dict[tuple[DisplayState, DisplayInput], DisplayState]:
         table[state, In.PRESS_OVER_LIMIT] = S.LOCKED
         table[state, In.IDLE_TIMEOUT] = S.OFF
         table[state, In.NEW_DAY] = state  # ignored: the press budget resets, the display does not change
+        table[state, In.LOCK_EXPIRED] = state  # ignored: only a locked display waits for it
         table[state, In.BATTERY_EMPTY] = S.DEAD
         table[state, In.BATTERY_REPLACED] = S.OFF
     table[S.OFF, In.SHORT_PRESS] = S.READING
@@ -74,9 +77,9 @@ def _build_table() -> dict[tuple[DisplayState, DisplayInput], DisplayState]:
     for state, following in _TEST_STEP.items():
         table[state, In.SHORT_PRESS] = following
     for inp in In:
-        table[S.LOCKED, inp] = S.LOCKED  # presses are ignored until the next day
+        table[S.LOCKED, inp] = S.LOCKED  # presses, and midnight, are ignored until the lock expires
         table[S.DEAD, inp] = S.DEAD  # nothing works without a battery
-    table[S.LOCKED, In.NEW_DAY] = S.OFF
+    table[S.LOCKED, In.LOCK_EXPIRED] = S.OFF
     table[S.LOCKED, In.BATTERY_EMPTY] = S.DEAD
     table[S.LOCKED, In.BATTERY_REPLACED] = S.OFF
     table[S.DEAD, In.BATTERY_REPLACED] = S.OFF

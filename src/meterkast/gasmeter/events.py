@@ -67,6 +67,7 @@ class DisplayChanged(Event):
 @dataclass(frozen=True, slots=True)
 class DisplayLocked(Event):
     presses_today: int
+    locked_until: datetime  # one local day later (gasmeter/display_day.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,22 @@
-"""Identity and nameplate of the gas meter (SYSTEM G13).
+"""Identity and nameplate of the gas meter (SYSTEM G13; seed §10 item 1).
 
-The meter number printed under the barcode is the DSMR equipment identifier: 17 ASCII characters,
-"composed of three parts: meter type, serial number and year of manufacturing" [MAIN-4.2.2 definitions]:
-a 5-character KIWA family code (``G0001``), a 10-digit serial number and a 2-digit year. "If the meter code
-is shorter than 5 characters, leading spaces (coded as 20h) shall be added. If the serial number is
-shorter than 10 characters, leading zeroes" [P2-4.0.7 §6.4.1]. The M-Bus identification number is the
-last 8 digits of the serial, BCD [P2-4.0.7 §4.2.2].
+The meter number printed under the barcode is the DSMR equipment identifier, 17 characters in three parts
+(seed §10 item 1; DSMR-M 4.6.2; [P2-4.0.7 §6.4.1]). What each part may hold is the table ``PARTS``:
+
+- characters 1–5, the KIWA meter code ("de eerste vijf karakters de KIWA-code"; Itron's family is
+  ``G0001``): upper-case ASCII letters A–Z and digits 0–9, right-aligned, a shorter code padded with
+  leading spaces (20h);
+- characters 6–15, the serial number ("tien cijfers voor het serienummer"): 10 digits, leading zeroes;
+- characters 16–17, the year of manufacture ("de laatste twee cijfers staan voor het bouwjaar"): 2 digits,
+  the year of century, read as 20yy.
+
+The code is a registration code, not a word: DSMR-M 4.6.2 asks for 5 characters, and the P2 companion's
+own example is ``XXXXX110123456789`` [P2-4.0.7 App. B]. So any upper-case letter is accepted, not only the
+manual's ``G``. Lower case is refused, not folded. The barcode (Code 128) and the M-Bus/P1 equipment
+identifier carry the exact characters, and "the internal digital ID number must match the number shown on
+the type plate" (DSMR-M 4.3.3), so ``g0019…`` is not the meter ``G0019…``. The error names the character
+and proposes the upper-case number. The M-Bus identification number is the serial's last 8 digits, BCD
+[P2-4.0.7 §4.2.2].
 
 Parsers raise :class:`InvalidIdentity` naming the part that is wrong and the rule it breaks.
 """
@@ -21,6 +32,27 @@ METER_NUMBER_LENGTH = 17
 _KIWA = re.compile(r" {0,4}[A-Z0-9]+")
 _CERTIFICATE = re.compile(r"([A-Z]{2})-(\d{4})-(MI-?0\d\d)-(\d{1,4})", re.IGNORECASE)
 _CE_MARKING = re.compile(r"CE\s+M(\d\d)\s+(\d{4})")
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of the meter number: its characters (1-based, as the manual counts) and what it may hold."""
+
+    name: str
+    first: int
+    last: int
+    holds: str
+
+    def of(self, text: str) -> str:
+        return text[self.first - 1 : self.last]
+
+
+PARTS: tuple[Part, ...] = (
+    Part("KIWA code", 1, 5, "upper-case letters A–Z and digits 0–9, right-aligned with leading spaces"),
+    Part("serial number", 6, 15, "10 digits, padded with leading zeroes"),
+    Part("year of manufacture", 16, 17, "2 digits, the year of century (20yy)"),
+)
+KIWA, SERIAL, YEAR = PARTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,39 +76,57 @@ class MeterNumber:
     def __str__(self) -> str:
         return f"{self.kiwa_code}{self.serial}{self.year_2digit}"
 
-    def to_json(self) -> dict[str, str | int]:
+    def to_json(self) -> dict[str, object]:
+        text = str(self)
         return {
-            "meter_number": str(self),
+            "meter_number": text,
             "kiwa_code": self.kiwa_code.strip(),
             "serial": self.serial,
             "year": self.year,
             "mbus_identification": f"{self.mbus_identification:08d}",
+            "parts": [
+                {"part": p.name, "characters": f"{p.first}-{p.last}", "value": p.of(text), "holds": p.holds}
+                for p in PARTS
+            ],
         }
 
 
 def parse_meter_number(text: str) -> MeterNumber:
-    """Split and validate a meter number such as ``G0001123456789012``."""
+    """Split and validate a meter number such as ``G0001123456789012`` (seed §10 item 1, ``PARTS``)."""
     if len(text) != METER_NUMBER_LENGTH:
         raise InvalidIdentity(
             f"meter number {text!r} has {len(text)} characters; it must have {METER_NUMBER_LENGTH}: "
-            "5 for the KIWA code, 10 for the serial number, 2 for the year"
+            "5 for the KIWA code, 10 for the serial number, 2 for the year of manufacture"
         )
-    kiwa, serial, year = text[:5], text[5:15], text[15:]
-    if not _KIWA.fullmatch(kiwa) or kiwa.strip() != kiwa.lstrip():
-        raise InvalidIdentity(
-            f"KIWA code {kiwa!r} (characters 1–5 of {text!r}) must be letters and digits, "
-            "padded with leading spaces only (e.g. 'G0001')"
-        )
+    kiwa, serial, year = (part.of(text) for part in PARTS)
+    if not _KIWA.fullmatch(kiwa):
+        raise InvalidIdentity(_kiwa_problem(text, kiwa))
     if not (serial.isascii() and serial.isdigit()):
         raise InvalidIdentity(
-            f"serial number {serial!r} (characters 6–15 of {text!r}) must be 10 digits, "
-            "padded with leading zeroes"
+            f"serial number {serial!r} (characters 6–15 of {text!r}) must be {SERIAL.holds}"
         )
     if not (year.isascii() and year.isdigit()):
         raise InvalidIdentity(
-            f"year of manufacture {year!r} (characters 16–17 of {text!r}) must be 2 digits"
+            f"year of manufacture {year!r} (characters 16–17 of {text!r}) must be {YEAR.holds}"
         )
     return MeterNumber(kiwa, serial, year)
+
+
+def _kiwa_problem(text: str, kiwa: str) -> str:
+    where = f"KIWA code {kiwa!r} (characters 1–5 of {text!r})"
+    rule = f"it holds {KIWA.holds} (e.g. 'G0001')"
+    if kiwa.strip() and kiwa.upper() != kiwa and _KIWA.fullmatch(kiwa.upper()):
+        lower = next(c for c in kiwa if c.islower())
+        return (
+            f"{where} has the lower-case letter {lower!r}; {rule}. The number on the meter and in its "
+            f"barcode is upper case: did you mean {kiwa.upper() + text[5:]!r}?"
+        )
+    if not kiwa.strip():
+        return f"{where} is blank; {rule}"
+    if " " in kiwa.lstrip():
+        return f"{where} has a space after its first character; {rule}: only leading spaces pad a short code"
+    bad = next(c for c in kiwa.lstrip() if not ("A" <= c <= "Z" or "0" <= c <= "9"))
+    return f"{where} has {bad!r}; {rule}"
 
 
 @dataclass(frozen=True, slots=True)

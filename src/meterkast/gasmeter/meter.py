@@ -3,7 +3,8 @@
 Rules this module keeps:
 - time only enters through ``now`` arguments, which never go backwards (``ClockError``);
 - ``advance(now)`` runs the meter up to ``now`` in segments that end at every instant where something
-  happens on its own (a whole hour of the meter's clock, a display idle deadline, UTC midnight), so the
+  happens on its own (a whole hour of the meter's clock, a display idle deadline, Dutch local midnight,
+  the end of a display lockout), so the
   result is the same however the caller slices time;
 - every command first advances to its ``now``, then acts, and returns past-tense events;
 - refusals (valve, firmware) are events and entries in ``log``, not exceptions: the meter refuses, it does
@@ -33,6 +34,7 @@ from meterkast.gasmeter.display import (
     is_lit,
     render,
 )
+from meterkast.gasmeter.display_day import is_local_midnight, lockout_end, next_local_midnight
 from meterkast.gasmeter.events import (
     BatteryEmpty,
     BatteryLow,
@@ -61,7 +63,7 @@ from meterkast.gasmeter.metrology import METROLOGY, MeterType, is_counted
 from meterkast.gasmeter.nameplate import Nameplate, nameplate_for
 from meterkast.gasmeter.register import VolumeRegister
 from meterkast.randomness import RandomSource
-from meterkast.timeutil import microseconds_between, next_midnight, next_whole_hour, require_utc
+from meterkast.timeutil import microseconds_between, next_whole_hour, require_utc
 from meterkast.units import ZERO, to_decimal
 
 LOG_SIZE = 100
@@ -98,7 +100,7 @@ class GasMeter:
         settings = factory.settings
         self.meter_type = meter_type
         self.metrology = METROLOGY[meter_type]
-        self.nameplate: Nameplate = nameplate_for(meter_type)
+        self.nameplate: Nameplate = nameplate_for(meter_type, settings.meter_number)
         self.p0 = factory
         self.legal_firmware = legal_firmware
         self.functional_firmware = functional_firmware
@@ -118,6 +120,7 @@ class GasMeter:
         self._display = DisplayState.OFF
         self._display_deadline: datetime | None = None
         self._presses_today = 0
+        self._locked_until: datetime | None = None
         self._pending_charge = 0  # nAh × µs / h not yet drawn from the battery
         self._log: list[Event] = []
         self._handlers: dict[type, Callable[[Any], list[Event]]] = {
@@ -186,7 +189,13 @@ class GasMeter:
 
     @property
     def presses_today(self) -> int:
+        """Presses in the current Dutch calendar day (the budget restarts at local midnight)."""
         return self._presses_today
+
+    @property
+    def display_locked_until(self) -> datetime | None:
+        """When a lockout ends (one local day after the press that caused it), or None (SYSTEM G7)."""
+        return self._locked_until
 
     @property
     def log(self) -> tuple[Event, ...]:
@@ -238,9 +247,11 @@ class GasMeter:
     def next_deadline(self) -> datetime:
         """The next instant at which the meter acts on its own."""
         offset = self.clock_offset
-        candidates = [next_whole_hour(self._now + offset) - offset, next_midnight(self._now)]
+        candidates = [next_whole_hour(self._now + offset) - offset, next_local_midnight(self._now)]
         if self._display_deadline is not None:
             candidates.append(self._display_deadline)
+        if self._locked_until is not None:
+            candidates.append(self._locked_until)
         return min(candidates)
 
     # -- time ------------------------------------------------------------------------------------------
@@ -302,9 +313,11 @@ class GasMeter:
             events.append(HourlyValueStored(moment, captured, self.register.index_m3))
         if self._display_deadline is not None and moment >= self._display_deadline:
             self._feed(DisplayInput.IDLE_TIMEOUT, moment, events)
-        if moment.hour == moment.minute == moment.second == moment.microsecond == 0:
+        if is_local_midnight(moment):
             self._presses_today = 0
             self._feed(DisplayInput.NEW_DAY, moment, events)
+        if self._locked_until is not None and moment >= self._locked_until:
+            self._feed(DisplayInput.LOCK_EXPIRED, moment, events)
 
     def _check_battery(self, events: list[Event]) -> None:
         if self.battery.is_low and not self.battery.low_reported:
@@ -318,6 +331,8 @@ class GasMeter:
         before = self._display
         after = TRANSITIONS[before, given]
         self._display = after
+        if after is not DisplayState.LOCKED:
+            self._locked_until = None  # expired, or a battery replacement restarted the display
         if given in (DisplayInput.SHORT_PRESS, DisplayInput.LONG_PRESS) or after is not before:
             self._display_deadline = moment + timedelta(seconds=IDLE_S[after]) if is_lit(after) else None
         if after is not before:
@@ -354,7 +369,8 @@ class GasMeter:
         self.battery.draw(Drain.BUTTON_PRESS)
         self._presses_today += 1
         if self._presses_today > PRESSES_PER_DAY:
-            self._record(events, DisplayLocked(self._now, self._presses_today))
+            self._locked_until = lockout_end(self._now)
+            self._record(events, DisplayLocked(self._now, self._presses_today, self._locked_until))
             given = DisplayInput.PRESS_OVER_LIMIT
         else:
             given = DisplayInput.LONG_PRESS if hold > LONG_PRESS_S else DisplayInput.SHORT_PRESS

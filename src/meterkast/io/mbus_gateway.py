@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from meterkast.clock import Clock
+from meterkast.io.listen import bind_tcp
 from meterkast.io.tcp import close_quietly
 from meterkast.mbus.framer import Direction, Framer
 from meterkast.mbus.link import encode_frame
@@ -48,8 +49,8 @@ class MbusGateway:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Listen; returns the port (0 picks a free one)."""
-        self._server = await asyncio.start_server(self._serve, host, port)
+        """Listen; returns the port (0 picks a free one; ``::`` is dual-stack, ``io.listen``)."""
+        self._server = await asyncio.start_server(self._serve, sock=bind_tcp(host, port, what="the M-Bus gateway"))
         return int(self._server.sockets[0].getsockname()[1])
 
     def open_pty(self) -> str:

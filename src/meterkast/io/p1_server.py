@@ -40,6 +40,7 @@ from typing import Protocol
 
 from meterkast.clock import Clock, SimClock
 from meterkast.errors import LinkError
+from meterkast.io.listen import bind_tcp
 from meterkast.io.tcp import close_quietly
 from meterkast.sim.p1_source import P1Port
 
@@ -197,10 +198,13 @@ class P1Server:
     # -- endpoints -----------------------------------------------------------------------------------
 
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 2000) -> tuple[str, int]:
-        """Listen on ``host:port`` (0 = any free port); return the address actually bound."""
+        """Listen on ``host:port`` (0 = any free port; ``::`` dual-stack, ``io.listen``); return the address
+        actually bound."""
+        sock = bind_tcp(host, port, what="P1")
         try:
-            self._server = await asyncio.start_server(self._serve_client, host, port)
+            self._server = await asyncio.start_server(self._serve_client, sock=sock)
         except OSError as exc:
+            sock.close()
             raise LinkError(f"cannot listen on tcp://{host}:{port}: {exc.strerror or exc}") from exc
         bound = self._server.sockets[0].getsockname()
         return str(bound[0]), int(bound[1])

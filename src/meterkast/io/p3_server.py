@@ -37,6 +37,7 @@ from meterkast.dlms import SecurityKeys, WrapperFrame, WrapperFramer, encode_wra
 from meterkast.dlms.wrapper import DLMS_TCP_PORT, MANAGEMENT_LOGICAL_DEVICE
 from meterkast.emeter import EMeter
 from meterkast.errors import MeterkastError
+from meterkast.io.listen import bind_tcp
 from meterkast.randomness import RandomSource
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,8 @@ class P3TcpServer:
         self._connections: set[asyncio.Task[object]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = DLMS_TCP_PORT) -> int:
-        """Listen; returns the port (0 picks a free one)."""
-        self._server = await asyncio.start_server(self._serve, host, port)
+        """Listen; returns the port (0 picks a free one; ``::`` is dual-stack, ``io.listen``)."""
+        self._server = await asyncio.start_server(self._serve, sock=bind_tcp(host, port, what="P3"))
         bound = int(self._server.sockets[0].getsockname()[1])
         log.info("P3 server for %s listening on %s:%d", self.core.info.system_title.hex().upper(), host, bound)
         return bound

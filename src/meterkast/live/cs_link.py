@@ -49,12 +49,13 @@ from meterkast.cs.service import CentralSystem
 from meterkast.dlms import SecurityKeys
 from meterkast.dlms.wrapper import DLMS_TCP_PORT
 from meterkast.errors import InvalidInput, LinkError, MeterkastError
+from meterkast.io.listen import DEFAULT_HOST, connect_host
 from meterkast.io.p3_server import P3TcpServer
 from meterkast.live.session import LiveSession
 from meterkast.live.store import Store as RunStore
 
 log = logging.getLogger("meterkast.cs")
-HOST = "127.0.0.1"
+HOST = DEFAULT_HOST
 CS_SYSTEM_TITLE = b"MKS" + (1).to_bytes(5, "big")
 STORE_FILE = "cs.sqlite"
 MASTER_KEY_FILE = "cs-master.key"
@@ -84,11 +85,12 @@ class CsOptions:
     master_key_file: Path
     p3_port: int = DLMS_TCP_PORT
     consent: ConsentLevel = ConsentLevel.STANDARD
+    host: str = HOST  # where the P3 port listens (``meterkast run --host``, issue 15); the CS reads it locally
 
     @classmethod
     def in_data_dir(cls, data: Path, *, store_url: str | None = None, p3_port: int = DLMS_TCP_PORT,
-                    consent: ConsentLevel = ConsentLevel.STANDARD) -> CsOptions:
-        return cls(store_url or f"sqlite:///{data / STORE_FILE}", data / MASTER_KEY_FILE, p3_port, consent)
+                    consent: ConsentLevel = ConsentLevel.STANDARD, host: str = HOST) -> CsOptions:
+        return cls(store_url or f"sqlite:///{data / STORE_FILE}", data / MASTER_KEY_FILE, p3_port, consent, host)
 
 
 class CsLink:
@@ -224,11 +226,12 @@ async def start_cs_link(session: LiveSession, options: CsOptions, *, meter_state
                              on_counters=None if meter_state is None
                              else lambda counters: meter_state.save_p3_counters(counters.to_json()))
         try:
-            port = await server.start(HOST, options.p3_port)
+            port = await server.start(options.host, options.p3_port)
         except OSError as exc:
-            raise LinkError(f"cannot open the E-meter's P3 port on {HOST}:{options.p3_port}: "
+            raise LinkError(f"cannot open the E-meter's P3 port on {options.host}:{options.p3_port}: "
                             f"{exc.strerror or exc}; use --p3-port") from exc
-        entry = MeterEntry(emeter, connection_of(emeter), HOST, port, start, gas, title, options.consent, keys)
+        entry = MeterEntry(emeter, connection_of(emeter), connect_host(options.host), port, start, gas, title,
+                           options.consent, keys)
         settings = ScheduleSettings(max_concurrent=1)
         cs = CentralSystem(store, clock=SessionClock(session), system_title=CS_SYSTEM_TITLE,
                            rng=random.SystemRandom(), counter_start=int(time.time()), settings=settings,

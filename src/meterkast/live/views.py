@@ -16,6 +16,7 @@ from meterkast.emeter.emeter import EMeter
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.identity import CeMarking, CertificateNumber
 from meterkast.gasmeter.meter import GasMeter
+from meterkast.gasmeter.metrology import flow_regime
 from meterkast.jsonable import to_jsonable
 from meterkast.live.control import JSON
 from meterkast.live.store import EventRecord
@@ -64,6 +65,11 @@ def gas_meter_json(meter: GasMeter, now: datetime) -> JSON:
         "alarm": meter.alarm,
         "flowing": meter.flowing,
         "flow_m3h": str(meter.flow_m3h),
+        # SYSTEM G1, EN 1359 §5.3: below Qmin the meter counts down to its starting flow (issue 11 item 3).
+        "flow_regime": flow_regime(meter.metrology, meter.flow_m3h).value,
+        "starting_flow_m3h": str(meter.metrology.starting_flow_m3h),
+        # SYSTEM G7: a lockout lasts one Dutch local day (gasmeter/display_day.py, issue 11 item 4).
+        "display_locked_until": None if meter.display_locked_until is None else meter.display_locked_until.isoformat(),
         "gas_temp_c": str(meter.gas_temp_c),
         "faults": sorted(f.value for f in meter.faults),
         "firmware": {

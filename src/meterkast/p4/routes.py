@@ -32,6 +32,8 @@ from meterkast.errors import InvalidInput
 from meterkast.p4.customers import CustomerTokens
 from meterkast.p4.errors import ApiRefusal
 from meterkast.p4.fields import JSON, Field, choice, ean, header_text, instant, positive_int, text
+from meterkast.supplier import IndexReading, supplier_view
+from meterkast.supplier.schema import SUPPLIER_VIEW
 
 METER_NUMBER_HEADER = "X-Meter-Number"
 
@@ -117,7 +119,9 @@ READING = obj({
     "gas_meter": STRING, "channel": INTEGER, "amr_status": INTEGER,
     "status": arr({"type": "string", "enum": [flag.name for flag in AmrStatus]}),
 })
-READINGS = obj({"connection": EAN_SCHEMA, "scope": SCOPE_SCHEMA, "from": ISO, "to": ISO, "readings": arr(READING)})
+READINGS = obj({"connection": EAN_SCHEMA, "scope": SCOPE_SCHEMA, "from": ISO, "to": ISO, "readings": arr(READING),
+                "supplier": {**SUPPLIER_VIEW, "description": "only to a supplier: " + SUPPLIER_VIEW["description"]}},
+               ["connection", "scope", "from", "to", "readings"])
 AUTHORISATIONS = obj({"connection": EAN_SCHEMA, "authorisations": arr(AUTHORISATION)})
 AUDIT_LOG = obj({"connection": EAN_SCHEMA, "entries": arr(AUDIT_ENTRY)})
 
@@ -234,8 +238,23 @@ def party_readings(call: Call) -> JSON:
         if exc.refusal is P4Refusal.UNKNOWN_TOKEN and call.bearer_problem is not None:
             raise call.bearer_problem from exc
         raise
-    return {"connection": a["ean"].ean, "scope": a["scope"].value, "from": _iso(a["from"]), "to": _iso(a["to"]),
-            "readings": [reading_json(r) for r in readings]}
+    answer = {"connection": a["ean"].ean, "scope": a["scope"].value, "from": _iso(a["from"]), "to": _iso(a["to"]),
+              "readings": [reading_json(r) for r in readings]}
+    party = call.store.party_for_token(call.bearer or "")
+    if party is not None and party_kind(party.party_id) is PartyKind.SUPPLIER:
+        answer["supplier"] = supplier_json(readings)
+    return answer
+
+
+def party_kind(party_id: str) -> PartyKind | None:
+    """The kind is the prefix of the party id (``register_party``; docs/p4.md, "Choices")."""
+    return next((kind for kind in PartyKind if party_id.startswith(f"{kind.value}-")), None)
+
+
+def supplier_json(readings: list[Reading]) -> JSON:
+    """What the supplier invoices from these readings, one period between each two (SYSTEM G4; manual §9,
+    Drukaanpassing: "De correctie wordt administratief via de factuur van uw energieleverancier verwerkt")."""
+    return supplier_view(IndexReading(r.capture_time, r.value_m3, r.gas_meter) for r in readings).to_json()
 
 
 ROUTES: tuple[Operation, ...] = (
@@ -289,7 +308,8 @@ ROUTES: tuple[Operation, ...] = (
     ),
     Operation(
         "GET", "/p4/connections/{ean}/readings", "getReadings", "party",
-        "A party fetches gas readings it is authorised for; every attempt is audited", Role.PARTY,
+        "A party fetches gas readings it is authorised for; every attempt is audited; a supplier also gets "
+        "the supplier view (pressure-corrected volume and energy per period, SYSTEM G4)", Role.PARTY,
         party_readings, READINGS, errors=(401, 403, 422),
         fields=(
             EAN,
@@ -301,6 +321,8 @@ ROUTES: tuple[Operation, ...] = (
                   "proves it knows the meter", header_text, required=False, default=""),
         ),
         description="An unknown connection is answered like one without authorisation (403), so EAN codes "
-                    "cannot be probed.",
+                    "cannot be probed. A party registered as a supplier also gets `supplier`: per period between "
+                    "two readings the metered volume, the volume corrected to the legal air pressure (1015.5 "
+                    "mbar from 2015) and the energy at 35.17 MJ/m³(n), with every parameter and its source.",
     ),
 )

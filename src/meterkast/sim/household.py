@@ -19,8 +19,8 @@ form (E[max(0, m − A)] = m·Φ(m/σ) + σ·φ(m/σ) for a normal anomaly A), s
 Flows are what a meter really sees, not thin averages: a combi boiler gives hot water priority at a tap
 flow around 1.9 m³/h (≈ 19 kW); space heating modulates between 0.3 m³/h (its minimum, ≈ 3 kW) and
 2.5 m³/h (≈ 24 kW) and below its minimum runs on/off in one block; the hob burns 0.15–0.35 m³/h alongside.
-Every non-zero flow lies within the meter's Qmin … Qmax (SYSTEM G1), since a diaphragm meter does not
-count below Qmin.
+Every non-zero flow lies within the meter's Qmin … Qmax (SYSTEM G1), where the meter counts within its
+legal accuracy (below Qmin it still counts, down to its starting flow, but with a growing error).
 
 Gas temperature follows the ground and the house: the gas main lies about a metre deep (the weather
 series' damped ground wave), and the meter sits indoors in a cupboard that is somewhere between the

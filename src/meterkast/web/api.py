@@ -22,7 +22,10 @@ from typing import Any, Literal
 
 from meterkast.errors import InvalidInput
 from meterkast.live.control import JSON, MAX_JUMP_S, Control
+from meterkast.supplier.invoice import Granularity
+from meterkast.supplier.schema import SUPPLIER_VIEW
 from meterkast.web.schema import check
+from meterkast.web.supplier import supplier_for_profile
 
 Args = dict[str, Any]
 
@@ -74,6 +77,9 @@ GAS_METER = obj(
         "valve": text(),
         "alarm": {"type": "boolean"},
         "flowing": {"type": "boolean"},
+        "flow_regime": text("still, below-start, below-qmin, legal or above-qmax (SYSTEM G1, EN 1359 §5.3)"),
+        "starting_flow_m3h": DECIMAL,
+        "display_locked_until": maybe(ISO),
         "firmware": obj({"legal": obj({"version": text(), "checksum": text()}, ["version", "checksum"]),
                          "functional": obj({"version": text()}, ["version"])}, ["legal", "functional"]),
         "nameplate": ANY_OBJECT,
@@ -345,5 +351,17 @@ ROUTES: tuple[Operation, ...] = (
         lambda c, a: c.set_consent(a["level"]), CONSENT,
         body=(Param("level", CONSENT_LEVEL, "none: no consumption data; standard: monthly; "
                     "detailed: daily and hourly too"),),
+    ),
+    Operation(
+        "GET", "/api/supplier/{kind}", "getSupplierView", "supplier",
+        "What the supplier invoices from a gas profile: per period metered m³, m³(n) at the legal air pressure "
+        "(1015.5 mbar from 2015), energy in MJ and kWh, with the cited parameters (SYSTEM G4; manual §9)",
+        supplier_for_profile, SUPPLIER_VIEW,
+        path_params=(Param("kind", {"type": "string", "enum": PROFILE_KINDS}, "which profile"),),
+        query=(Param("channel", {"type": "integer", "minimum": 1, "maximum": 4}, "M-Bus channel",
+                     required=False, default=1),
+               Param("by", {"type": "string", "enum": [g.value for g in Granularity]},
+                     "period boundaries: every reading, local midnight, or the 1st of the month",
+                     required=False, default="reading")),
     ),
 )

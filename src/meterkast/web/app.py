@@ -28,6 +28,7 @@ from meterkast.errors import CommandRefused, InvalidInput, MeterkastError
 from meterkast.io.http_limits import DEFAULT_LIMITS, HttpLimits, LimitRequests
 from meterkast.live.control import Control
 from meterkast.web.api import ROUTES, Operation
+from meterkast.web.auth import RequireToken, WebAccess, login_routes
 from meterkast.web.openapi import OPENAPI_PATH, openapi_document
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -76,8 +77,12 @@ def _endpoint(control: Control, op: Operation) -> Endpoint:
     return endpoint
 
 
-def create_app(control: Control, *, limits: HttpLimits = DEFAULT_LIMITS) -> Starlette:
-    """The dashboard and its API for one running installation; request bodies capped by ``limits``."""
+def create_app(control: Control, *, limits: HttpLimits = DEFAULT_LIMITS,
+               access: WebAccess | None = None) -> Starlette:
+    """The dashboard and its API for one running installation; request bodies capped by ``limits``.
+
+    ``access``: the token every control call (and, unless ``public_read``, every read) needs, for an app
+    that listens beyond loopback (``web.auth``); None on loopback, where nothing is asked."""
     document = openapi_document()
 
     async def openapi(_: Request) -> Response:
@@ -92,4 +97,8 @@ def create_app(control: Control, *, limits: HttpLimits = DEFAULT_LIMITS) -> Star
         Route("/", index, methods=["GET"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(LimitRequests, limits=limits)])
+    middleware = [Middleware(LimitRequests, limits=limits)]
+    if access is not None:
+        routes += login_routes(access)
+        middleware.append(Middleware(RequireToken, access=access))
+    return Starlette(routes=routes, middleware=middleware)

@@ -28,6 +28,7 @@ from meterkast.commands.meter import parse_start
 from meterkast.commands.run import parse_speed
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
 from meterkast.io.mbus_gateway import MbusGateway
 from meterkast.sim.gateway_devices import MAX_GAS_METERS, DeviceKeys, GatewayDevices
 
@@ -36,7 +37,8 @@ DEFAULT_PORT = 10001  # the port M-Bus TCP gateways commonly use (and ``mbus sca
 
 def register(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser("gateway", help="serve simulated M-Bus devices on a TCP gateway and a pty")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--host", type=host_argument, default=DEFAULT_HOST,
+                        help="address to listen on (127.0.0.1; 0.0.0.0 or :: = every interface)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port ({DEFAULT_PORT}, 0 = any free)")
     parser.add_argument("--no-tcp", action="store_true", help="no TCP gateway (use with --pty)")
     parser.add_argument("--pty", action="store_true", help="also serve the bus on a pseudo-terminal, path printed")
@@ -100,7 +102,7 @@ async def serve(args: argparse.Namespace, start: datetime, until: datetime | Non
     try:
         if not args.no_tcp:
             port = await gateway.start(args.host, args.port)
-            _write(f"M-Bus gateway (EN 13757-2 frames, DSMR P2): tcp://{args.host}:{port}")
+            _write(f"M-Bus gateway (EN 13757-2 frames, DSMR P2): {'  '.join(shown_urls('tcp', args.host, port))}")
         if args.pty:
             _write(f"pty: {gateway.open_pty()} (2400 baud, raw; open it 8N1)")
         listed = devices.devices()

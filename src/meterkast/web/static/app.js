@@ -29,13 +29,14 @@ function svg(tag, attrs = {}, text) {
 }
 
 async function api(method, path, body) {
-  const init = { method, headers: { Accept: "application/json" } };
+  const init = { method, headers: { Accept: "application/json", ...accessHeaders(method) } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
   try {
     const response = await fetch(path, init);
+    if (response.status === 401) toLogin();
     const data = await response.json().catch(() => null);
     return { ok: response.ok, status: response.status, data };
   } catch (error) {
@@ -313,12 +314,32 @@ function renderMeter(meter) {
     // SYSTEM G13: KIWA family code, 10-digit serial, 2-digit year of manufacture.
     ["identity", number.length === 17 ? `${number.slice(0, 5).trim()} ${number.slice(5, 15)} (20${number.slice(15)})` : "—", "mono"],
     ["index", `${meter.index_m3 ?? "—"} m³`, "mono"],
-    ["display", meter.display_state ?? "—"],
-    ["gas", meter.flowing ? `flowing${meter.flow_m3h ? ` · ${meter.flow_m3h} m³/h` : ""}` : "still"],
+    ["display", displayFact(meter)],
+    ["gas", gasFlowFact(meter)],
     ["alarm", meter.alarm ? "yes: triangle on" : "none", meter.alarm ? "bad" : ""],
     ["legal firmware", `${firmware.legal?.version ?? "—"} · CRC ${firmware.legal?.checksum ?? "—"}`, "mono"],
     ["functional firmware", firmware.functional?.version ?? "—", "mono"],
   ]);
+}
+
+// -- gas meter: flow below Qmin and the display lockout (SYSTEM G1, G7; issue 11 items 3, 4) --------------
+const FLOW_REGIME_TEXT = {
+  "below-start": "below the starting flow: not counted",
+  "below-qmin": "below Qmin: counted, outside the legal accuracy",
+  "above-qmax": "above Qmax: counted, outside the legal accuracy",
+};
+
+function gasFlowFact(meter) {
+  const note = FLOW_REGIME_TEXT[meter.flow_regime];
+  if (meter.flow_regime === "below-start") return `${meter.flow_m3h} m³/h · ${note}`;
+  if (!meter.flowing) return "still";
+  return `flowing${meter.flow_m3h ? ` · ${meter.flow_m3h} m³/h` : ""}${note ? ` · ${note}` : ""}`;
+}
+
+function displayFact(meter) {
+  // A lockout lasts one Dutch local day: until the same wall-clock time tomorrow (gasmeter/display_day.py).
+  const until = meter.display_locked_until;
+  return until ? `${meter.display_state} until ${when(until)}` : meter.display_state ?? "—";
 }
 
 // -- clock and speed ----------------------------------------------------------------------------------------
@@ -711,3 +732,85 @@ setupButton();
 setupControls();
 setupCs();
 loop();
+
+// -- access beyond loopback (issue 15; docs/web.md "Access") ---------------------------------------------
+// Logged in, the page holds two cookies: the session (HttpOnly, unseen here) and the CSRF value, which a
+// control call echoes in X-CSRF-Token (double submit). On loopback there are neither and nothing is sent.
+function accessHeaders(method) {
+  if (method === "GET" || method === "HEAD") return {};
+  const found = document.cookie.split("; ").find((c) => c.startsWith("meterkast_csrf="));
+  return found ? { "X-CSRF-Token": decodeURIComponent(found.slice("meterkast_csrf=".length)) } : {};
+}
+
+function toLogin() {
+  if (!toLogin.going) {
+    toLogin.going = true;
+    window.location.assign("/login");
+  }
+}
+
+// -- the supplier's invoice view (SYSTEM G4; manual §9 Drukaanpassing): GET /api/supplier/{kind}?by= -------
+// Self-contained: its own state, its own timer. Figures are shown as the API gives them (decimal strings,
+// rounded once on the server), never recomputed in floating point here.
+const supplier = { kind: "daily", by: "reading" };
+const SUPPLIER_FORMATS = { reading: null, day: dayFormat, month: monthFormat };
+const SUPPLIER_DATE = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, day: "numeric", month: "short", year: "numeric" });
+
+function supplierPeriod(p) {
+  const format = SUPPLIER_FORMATS[supplier.by] || (supplier.kind === "hourly" ? shortFormat
+    : supplier.kind === "daily" ? dayFormat : monthFormat);
+  return `${when(p.start, format)} → ${when(p.end, format)}`;
+}
+
+function renderSupplier(view) {
+  const total = view.total;
+  const cite = (name) => (view.parameters || []).filter((p) => p.name === name).pop();
+  const factor = cite("pressure_factor");
+  const hs = cite("calorific_value");
+  facts($("#supplier-facts"), [
+    ["metered", total ? `${total.metered_m3} m³` : "—", "mono"],
+    ["corrected", total ? `${total.corrected_m3} m³(n)` : "—", "mono"],
+    ["energy", total ? `${total.energy_mj} MJ` : "—", "mono"],
+    ["energy", total ? `${total.energy_kwh} kWh` : "—", "mono"],
+    ["pressure factor", factor ? factor.value : "—", "mono"],
+    ["calorific value", hs ? `${hs.value} ${hs.unit}` : "—", "mono"],
+    ["periods", total ? String(total.periods) : "0", "mono"],
+    ["span", total ? `${when(total.start)} → ${when(total.end)}` : "—"],
+  ]);
+  const periods = view.periods || [];
+  $("#supplier-periods tbody").replaceChildren(...(periods.length ? periods.slice().reverse().map((p) => el("tr", {},
+    el("td", { title: `${p.gas_meter}: ${p.index_start_m3} → ${p.index_end_m3} m³` }, supplierPeriod(p)),
+    el("td", { class: "num mono" }, p.metered_m3),
+    el("td", { class: "num mono" }, p.pressure_factor),
+    el("td", { class: "num mono" }, p.corrected_m3),
+    el("td", { class: "num mono" }, p.energy_mj),
+    el("td", { class: "num mono" }, p.energy_kwh),
+  )) : [emptyRow(6, "no period yet: the profile needs two values (jump the clock)")]));
+  $("#supplier-parameters tbody").replaceChildren(...(view.parameters || []).map((p) => el("tr", {},
+    el("td", {}, p.valid_from ? `${p.name}, from ${when(p.valid_from, SUPPLIER_DATE)}` : p.name),
+    el("td", { class: "num mono" }, `${p.value} ${p.unit === "1" ? "" : p.unit}`),
+    el("td", {}, p.source),
+  )));
+  const skipped = view.skipped || [];
+  $("#supplier-note").textContent = `${view.rounding}.` +
+    (skipped.length ? ` Not invoiced: ${skipped.map((s) => `${when(s.start)} → ${when(s.end)}: ${s.reason}`).join("; ")}` : "");
+}
+
+async function refreshSupplier() {
+  const result = await api("GET", `/api/supplier/${supplier.kind}?by=${supplier.by}`);
+  if (result.ok) renderSupplier(result.data);
+}
+
+function setupSupplier() {
+  const choose = (selector, key, attr) => $$(selector).forEach((b) => b.addEventListener("click", () => {
+    supplier[key] = b.dataset[attr];
+    $$(selector).forEach((other) => other.classList.toggle("active", other === b));
+    refreshSupplier();
+  }));
+  choose("#supplier-kinds [data-supplier-kind]", "kind", "supplierKind");
+  choose("#supplier-bys [data-supplier-by]", "by", "supplierBy");
+  refreshSupplier();
+  setInterval(refreshSupplier, SLOW_POLL_MS);
+}
+
+setupSupplier();
