@@ -26,6 +26,7 @@ import pytest
 from dsmr_parser import telegram_specifications
 from dsmr_parser.clients.protocol import create_tcp_dsmr_reader
 
+from meterkast.cli import main
 from meterkast.clock import SimClock
 from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY
 from meterkast.io.p1_server import ClockPacer, P1Server
@@ -115,3 +116,13 @@ def test_every_served_frame_uses_the_two_byte_length_form_that_dsmr_parser_frame
     _, frame = port.telegram(START + timedelta(seconds=1))
     assert frame is not None and frame[0] == GENERAL_GLOBAL_CIPHER and frame[1] == 8
     assert frame[10] == 0x82 and int.from_bytes(frame[11:13], "big") == len(frame) - 13
+
+
+def test_p1_serve_key_prints_the_keys_and_the_reader_to_use(capsys: pytest.CaptureFixture[str]) -> None:
+    until = (SERVE_FROM + timedelta(seconds=2)).isoformat()
+    argv = ["p1", "serve", "--port", "0", "--speed", "max", "--version", "5", "--start", SERVE_FROM.isoformat(),
+            "--until", until, "--key", KEY.hex()]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"encryption key {KEY.hex().upper()}, authentication key 00112233445566778899AABBCCDDEEFF" in out
+    assert "dsmr_parser: version 'MSn' with encryption_key only" in out
