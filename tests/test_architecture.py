@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "meterkast"
 # The sans-I/O core: codecs and device models. Adapters (io/, cli) and clock.py live at the edge.
 CORE = [
     "errors.py", "units.py", "randomness.py", "timeutil.py", "jsonable.py",
-    "gasmeter", "mbus", "p1", "sim", "emeter", "dlms", "cosem", "supplier",
+    "gasmeter", "mbus", "p1", "sim", "emeter", "dlms", "cosem", "supplier", "mqtt",
     # the central system's sans-I/O part; cs/service.py (with key_change.py, filing.py, status.py), cs/fleet_serve.py
     # and cs/keyfile.py are its shell
     "cs/__init__.py", "cs/schedule.py", "cs/collect.py", "cs/alarms.py", "cs/journal.py", "cs/inventory.py",

@@ -28,6 +28,7 @@ from typing import Any
 
 from meterkast.clock import SimClock, SystemClock
 from meterkast.commands.meter import parse_start
+from meterkast.commands.mqtt_args import add_mqtt_arguments, maybe_publishing, mqtt_publisher
 from meterkast.commands.p1_export import add_format_arguments, table_sink, write_row
 from meterkast.commands.run import parse_speed
 from meterkast.errors import InvalidInput
@@ -77,6 +78,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     read.add_argument("--version", default="4", choices=VERSIONS, help="serial settings: 2.2 = 9600 7E1, else 8N1")
     read.add_argument("--baud", type=int, help="serial speed (default 115200, 9600 for 2.2)")
     read.add_argument("--retries", type=int, help="give up after this many failed reconnections in a row")
+    add_mqtt_arguments(read)
     add_format_arguments(read)
     read.set_defaults(handler=read_command)
 
@@ -244,19 +246,23 @@ async def read(args: argparse.Namespace) -> int:
     if args.count is not None and args.count < 1:
         raise InvalidInput(f"--count {args.count} must be at least 1")
     seen = 0
+    publisher = mqtt_publisher(args)
     sink = table_sink(args)
     reader = p1_reader(
         args.url, key, authentication_key=auth, version=args.version, baud=args.baud, max_reconnects=args.retries
     )
     try:
-        async for telegram in reader:
-            if sink is not None:
-                write_row(sink, telegram)
-            else:
-                _write(json.dumps(telegram_json(telegram)) if args.json else telegram_text(telegram))
-            seen += 1
-            if args.count is not None and seen >= args.count:
-                break
+        async with maybe_publishing(publisher):
+            async for telegram in reader:
+                if sink is not None:
+                    write_row(sink, telegram)
+                else:
+                    _write(json.dumps(telegram_json(telegram)) if args.json else telegram_text(telegram))
+                if publisher is not None:
+                    publisher.submit(publisher.bridge.messages(telegram))
+                seen += 1
+                if args.count is not None and seen >= args.count:
+                    break
     finally:
         await reader.aclose()
         if sink is not None:

@@ -30,11 +30,14 @@ from typing import Any
 from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
 from meterkast.commands.meter import parse_start
+from meterkast.commands.mqtt_args import add_mqtt_arguments, maybe_publishing, mqtt_publisher
 from meterkast.commands.run_web import WebServer, open_web, show_token
 from meterkast.errors import InvalidInput
 from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
+from meterkast.io.mqtt_publisher import MqttPublisher
 from meterkast.io.p1_server import DEFAULT_BACKLOG, InstantPacer, P1Server
 from meterkast.live.cs_link import CsLink, CsOptions, start_cs_link
+from meterkast.live.mqtt_output import MqttOutput
 from meterkast.live.runner import SNAPSHOT_INTERVAL_S, Runner
 from meterkast.live.session import EVENT_WINDOW, HOUR_WINDOW, LiveSession, P1Faults, World
 from meterkast.live.store import DEFAULT_DATA_DIR, Commit, HourRecord, Store, dump_state, load_state
@@ -87,6 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--p3-port", type=int, default=4059, help="with --cs: the E-meter's P3 port (default 4059)")
     run.add_argument("--cs-consent", choices=["none", "standard", "detailed"], default="standard",
                      help="with --cs: the customer's consent when the CS first enrols the meter (default standard)")
+    add_mqtt_arguments(run)
     run.set_defaults(handler=run_command)
 
 
@@ -232,9 +236,10 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
     server = None if args.no_p1 and not args.pty else P1Server(
         session.port, InstantPacer(session.clock), backlog=args.backlog
     )
+    publisher, mqtt = _mqtt(args, session)
     runner = Runner(
         session, store, server, until=until, stop_at_until=args.stop, snapshot_interval_s=args.snapshot_interval,
-        progress=sys.stderr, on_hours=_hour_printer(args.json),
+        progress=sys.stderr, on_hours=_hour_printer(args.json), on_telegrams=mqtt,
     )
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -251,7 +256,7 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
         web = None if args.no_http else _start_web(args, session)
         background = [job for job in (web, cs_link) if job is not None]
         try:
-            async with asyncio.TaskGroup() as group:
+            async with maybe_publishing(publisher), asyncio.TaskGroup() as group:
                 for job in background:
                     group.create_task(job.serve())
                 try:
@@ -267,6 +272,16 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
         loop.remove_signal_handler(signal.SIGTERM)
         await _close(cs_link, server)
     return runner
+
+
+def _mqtt(args: argparse.Namespace, session: LiveSession) -> tuple[MqttPublisher | None, MqttOutput | None]:
+    """``--mqtt``: the publisher and the runner's telegram output to it (live/mqtt_output.py, docs/mqtt.md)."""
+    publisher = mqtt_publisher(args)
+    if publisher is None:
+        return None, None
+    _say(f"MQTT: {publisher.url}, states under {publisher.bridge.prefix}/, Home Assistant discovery under "
+         f"{publisher.bridge.discovery_prefix}/")
+    return publisher, MqttOutput(session, publisher.submit, publisher.bridge)
 
 
 def _start_web(args: argparse.Namespace, session: LiveSession) -> WebServer | None:

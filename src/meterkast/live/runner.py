@@ -100,6 +100,7 @@ class Runner:
         snapshot_interval_s: float = SNAPSHOT_INTERVAL_S,
         progress: TextIO | None = None,
         on_hours: Callable[[list[HourRecord]], None] | None = None,
+        on_telegrams: Callable[[list[bytes]], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session = session
@@ -111,6 +112,7 @@ class Runner:
         self.stats = RunnerStats()
         self._progress_stream = progress
         self._on_hours = on_hours
+        self._on_telegrams = on_telegrams  # also given every telegram made (run --mqtt, live/mqtt_output.py)
         self._progress: Progress | None = None
         self._monotonic = monotonic
         self._last_snapshot = monotonic()
@@ -186,6 +188,8 @@ class Runner:
         return moment if self.until is None else min(moment, self.until)
 
     def _send(self, telegrams: list[bytes]) -> None:
+        if self._on_telegrams is not None and telegrams:
+            self._on_telegrams(telegrams)
         if self.server is None:
             return
         for data in telegrams:

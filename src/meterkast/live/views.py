@@ -20,6 +20,7 @@ from meterkast.gasmeter.metrology import flow_regime
 from meterkast.jsonable import to_jsonable
 from meterkast.live.control import JSON
 from meterkast.live.store import EventRecord
+from meterkast.mbus.device_kinds import BY_DEVICE_TYPE, unit_for_device_type
 from meterkast.sim.gaslink import GasMeterEvent
 from meterkast.sim.installation import ZONE, CommandFailed, Event, Installation
 
@@ -95,6 +96,7 @@ def emeter_json(installation: Installation) -> JSON:
             "equipment_id": c.equipment_id or None,
             "value_m3": None if c.value_m3 is None else str(c.value_m3),
             "capture_time": None if c.capture_time is None else c.capture_time.isoformat(),
+            **device_json(c.device_type),
         }
         for c in view.mbus
     ]
@@ -133,3 +135,10 @@ def profile_json(emeter: EMeter, kind: str, channel: int) -> list[JSON]:
             "status": _flags(entry.status),
         })
     return out
+
+
+def device_json(device_type: int) -> JSON:
+    """Which kind of M-Bus device a channel carries: 0-n:24.1.0 and the unit of its value (manual §8,
+    [P1-4.2.2 §6.3–6.5]); the value itself stays under ``value_m3`` for every kind."""
+    kind = BY_DEVICE_TYPE.get(device_type)
+    return {"device_type": device_type, "kind": kind.name if kind else None, "unit": unit_for_device_type(device_type)}

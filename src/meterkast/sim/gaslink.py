@@ -25,6 +25,7 @@ Rules every link keeps:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -67,14 +68,24 @@ class DirectGasLink:
     def __init__(self) -> None:
         self._meters: dict[int, GasMeter] = {}
         self._events: list[GasMeterEvent] = []
+        self._readers: dict[int, Callable[[datetime], MbusReading]] = {}
 
     def attach(self, channel: int, meter: GasMeter) -> None:
         self._meters[channel] = meter
 
+    def attach_reader(self, channel: int, reader: Callable[[datetime], MbusReading]) -> None:
+        """Another M-Bus device (water, heat: ``sim.installation_devices``) whose reading ``reader`` gives."""
+        self._readers[channel] = reader
+
     def detach(self, channel: int) -> None:
         self._meters.pop(channel, None)
+        getattr(self, "_readers", {}).pop(channel, None)
 
     def read(self, now: datetime, channel: int) -> MbusReading:
+        readers: dict[int, Callable[[datetime], MbusReading]] = getattr(self, "_readers", {})  # older pickles
+        reader = readers.get(channel)
+        if reader is not None:
+            return reader(now)
         meter = self._meters.get(channel)
         if meter is None:
             raise NoReply(f"no gas meter answers on M-Bus channel {channel}: nothing is attached there")

@@ -70,6 +70,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
+from meterkast.sim.installation_devices import AddSubMeter, DecoupleSubMeter, SubMeterWiring
 from meterkast.sim.installation_wiring import Wiring
 from meterkast.sim.p2_link import P2GasLink
 from meterkast.sim.truth import GroundTruth
@@ -79,9 +80,9 @@ from meterkast.units import ZERO
 
 # The commands live in installation_commands.py; other modules import them from here too.
 __all__ = [
-    "DEFAULT_E_METER", "DEFAULT_GAS_METER", "P2_FAULT_KINDS", "ZONE", "AddGasMeter", "Command",
-    "CommandFailed", "CoupleGasMeter", "DecoupleGasMeter", "DriftGasMeterClock", "Event", "FlowPlan",
-    "GasSupply", "Installation", "LoadPlan", "OperateGasMeter", "PowerDown", "PowerUp", "ReplaceGasMeter",
+    "DEFAULT_E_METER", "DEFAULT_GAS_METER", "P2_FAULT_KINDS", "ZONE", "AddGasMeter", "AddSubMeter", "Command",
+    "CommandFailed", "CoupleGasMeter", "DecoupleGasMeter", "DecoupleSubMeter", "DriftGasMeterClock", "Event",
+    "FlowPlan", "GasSupply", "Installation", "LoadPlan", "OperateGasMeter", "PowerDown", "PowerUp", "ReplaceGasMeter",
     "SendValveCommand", "SetMbusUserKey", "SetP2Fault", "SetP2WrongKey", "SetTextMessage", "ShiftEMeterClock",
     "SynchronizeGasMeterClock", "TransferMbusKey",
 ]
@@ -100,7 +101,7 @@ LoadPlan = Callable[[datetime], LoadStep]  # local hour start → load from then
 Command = (
     ReplaceGasMeter | DecoupleGasMeter | CoupleGasMeter | AddGasMeter | OperateGasMeter | SendValveCommand
     | PowerDown | PowerUp | ShiftEMeterClock | DriftGasMeterClock | SynchronizeGasMeterClock | SetTextMessage
-    | SetP2Fault | SetP2WrongKey | TransferMbusKey | SetMbusUserKey
+    | SetP2Fault | SetP2WrongKey | TransferMbusKey | SetMbusUserKey | AddSubMeter | DecoupleSubMeter
 )  # fmt: skip
 
 
@@ -138,7 +139,7 @@ class _Scheduled:
     command: Command = field(compare=False)
 
 
-class Installation(Wiring):
+class Installation(Wiring, SubMeterWiring):
     def __init__(
         self,
         emeter: EMeter,
@@ -149,6 +150,7 @@ class Installation(Wiring):
         load: LoadPlan | None = None,
         link: GasLink | None = None,
         weather: WeatherSeries | None = None,
+        sub_meters: Sequence[AddSubMeter] = (),
     ) -> None:
         self.emeter = emeter
         self.link: GasLink = link if link is not None else DirectGasLink()
@@ -157,6 +159,7 @@ class Installation(Wiring):
         self.weather = weather
         self.truth = GroundTruth()
         self.supplies: list[GasSupply] = [GasSupply(1, plan)]
+        self.sub_meters = {}  # channel → water or heat meter (``installation_devices``)
         self.gas_temp_override_c: Decimal | None = None
         self._rng = rng
         self._load = load
@@ -167,8 +170,7 @@ class Installation(Wiring):
         self._order = 0
         self._pending: list[Event] = []
         self._saved_keys: dict[int, bytes] = {}
-        if gas_meter is not None:
-            self._pending += self._couple(self.supplies[0], gas_meter)
+        self._pending += self._install_first(gas_meter, sub_meters)
 
     @classmethod
     def build(
@@ -189,6 +191,7 @@ class Installation(Wiring):
         weather: WeatherSeries | None = None,
         default_key: bytes | None = None,
         more_gas_meters: Sequence[AddGasMeter] = (),
+        sub_meters: Sequence[AddSubMeter] = (),
     ) -> Installation:
         """A household with a new gas meter and E-meter, all installed at ``start`` (more meters after it,
         on channels 2, 3, … in order). ``annual_m3`` overrides the household's annual total."""
@@ -206,7 +209,8 @@ class Installation(Wiring):
         electricity = ElectricityUse(rng, annual_kwh=annual_kwh, solar_kwp=solar_kwp, phases=phases)
         emeter = EMeter(e_meter_id, start, phases=phases)
         installation = cls(
-            emeter, rng, gas_meter=gas, plan=house.plan, load=electricity.load, link=link, weather=weather
+            emeter, rng, gas_meter=gas, plan=house.plan, load=electricity.load, link=link, weather=weather,
+            sub_meters=sub_meters,
         )
         for command in more_gas_meters:
             installation._pending += installation._add(command)
@@ -293,6 +297,7 @@ class Installation(Wiring):
                 self.truth.add_flow(supply.number, supply.flow.flow_m3h, self._gas_temp(supply.flow), duration_us)
             if supply.meter is not None and supply.channel is not None:
                 events += self._wrap(supply, supply.meter.advance(moment))
+        self._advance_sub_meters(moment)
         events += self.emeter.advance(moment)
         self._now = moment
 

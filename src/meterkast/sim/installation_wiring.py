@@ -50,6 +50,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
+from meterkast.sim.installation_devices import AddSubMeter, DecoupleSubMeter
 from meterkast.sim.p2_link import P2GasLink, RefusedFrame
 
 if TYPE_CHECKING:
@@ -70,6 +71,10 @@ class Wiring:
         def _add(self, command: AddGasMeter) -> list[Event]: ...
 
         def _gas_temp(self, step: FlowStep) -> Decimal: ...
+
+        def _add_sub_meter(self, command: AddSubMeter) -> list[Event]: ...
+
+        def _decouple_sub_meter(self, command: DecoupleSubMeter) -> list[Event]: ...
 
     # -- the E-meter's reads over the link (DSMR-M 4.5.5) ----------------------------------------------
 
@@ -97,7 +102,7 @@ class Wiring:
 
     # -- commands ----------------------------------------------------------------------------------------
 
-    def _apply(self, command: Command) -> list[Event]:
+    def _apply(self, command: Command) -> list[Event]:  # noqa: PLR0911 -- one dispatch per command type
         match command:
             case ReplaceGasMeter():
                 return self._replace(command)
@@ -112,6 +117,10 @@ class Wiring:
                 return self._couple(supply, meter)
             case AddGasMeter():
                 return self._add(command)
+            case AddSubMeter():
+                return self._add_sub_meter(command)
+            case DecoupleSubMeter():
+                return self._decouple_sub_meter(command)
             case OperateGasMeter():
                 supply = self._supply_for(command.channel, "operate")
                 return self._wrap(supply, self._meter(supply).handle(self._now, command.command))

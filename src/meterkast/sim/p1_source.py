@@ -33,6 +33,7 @@ from typing import Any
 
 from meterkast.emeter.p1view import P1View
 from meterkast.errors import InvalidInput
+from meterkast.mbus.device_kinds import unit_for_device_type
 from meterkast.p1.crypto import KEY_BYTES, SYSTEM_TITLE_BYTES, encrypt_telegram
 from meterkast.p1.data import MbusChannel, TelegramData
 from meterkast.p1.encode import encode_telegram
@@ -114,6 +115,7 @@ def view_to_telegram_data(
                 channel.value_m3,
                 channel.capture_time,
                 resolution=channel.resolution_m3,
+                unit=unit_for_device_type(channel.device_type),  # m3 gas and water, GJ heat [P1-4.2.2 Table 5-3]
             )
         )
     default = HEADER_22 if spec.name == "2.2" else DEFAULT_HEADER

@@ -28,7 +28,7 @@ from meterkast.mbus.dsmr_master import DsmrP2Master, InstalledDevice
 from meterkast.mbus.gas_slave import GasMeterSlave
 from meterkast.mbus.keys import generate_user_key
 from meterkast.mbus.master import BusMaster, RetryPolicy
-from meterkast.mbus.virtual import BusFaults, BusPort, VirtualBus, run_now
+from meterkast.mbus.virtual import BusFaults, BusPort, BusSlave, VirtualBus, run_now
 from meterkast.randomness import RandomSource
 from meterkast.sim.gaslink import GasMeterEvent
 
@@ -52,6 +52,7 @@ class P2GasLink:
         self._now: datetime | None = None
         self.p2 = DsmrP2Master(BusMaster(BusPort(self.bus, self._clock), policy or RetryPolicy()))
         self._slaves: dict[int, tuple[GasMeter, GasMeterSlave]] = {}
+        self._others: dict[int, BusSlave] = {}  # water and heat meters (``attach_slave``)
         self._events: list[GasMeterEvent] = []
         # The E-meter's clock (UTC) for the time-stamp window (``gas_acceptance``); the simulated true
         # instant when not set. The installation sets it: the gas meter is synchronised to the E-meter.
@@ -73,7 +74,19 @@ class P2GasLink:
         finally:
             self._collect(channel)
 
+    def attach_slave(self, now: datetime, channel: int, slave: BusSlave, default_key: bytes) -> None:
+        """Wire another M-Bus device (a water or heat meter, ``SubMeterSlave``) and install it on ``channel``
+        the way ``attach`` installs a gas meter [P2-4.2.2 §8.3]."""
+        self._now = now
+        self.bus.attach(slave)
+        self._others = {**getattr(self, "_others", {}), channel: slave}  # getattr: links pickled before
+        user_key = generate_user_key(self._rng) if self._encrypted else bytes(16)
+        run_now(self.p2.install(default_key=default_key, user_key=user_key, channel=channel))
+
     def detach(self, channel: int) -> None:
+        other = getattr(self, "_others", {}).pop(channel, None)
+        if other is not None:
+            self.bus.detach(other)
         entry = self._slaves.pop(channel, None)
         if entry is not None:
             self.bus.detach(entry[1])

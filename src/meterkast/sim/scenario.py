@@ -4,7 +4,8 @@
 :class:`Scenario`; reading the file is the edge's job (``meterkast.scenario_files``). The schema is in
 ``docs/scenarios.md``; in short: ``[scenario]`` (name, start, speed, seed), ``[p1]`` (DSMR version, keys),
 ``[p2]`` (link, encryption), ``[emeter]``, ``[household]``, ``[electricity]``, ``[[gas_meter]]`` (channels
-1–4 in order) and ``[[timeline]]`` items ``{at = …, do = "<kind>", …}``.
+1–4 in order), ``[[mbus_device]]`` (water, heat: ``scenario_devices``) and ``[[timeline]]`` items
+``{at = …, do = "<kind>", …}``.
 
 ``Scenario.build(rng, weather)`` makes the :class:`~meterkast.sim.installation.Installation` and schedules
 every timeline command on it. P1 faults are not installation commands: they come out as
@@ -44,6 +45,7 @@ from meterkast.sim import installation as inst
 from meterkast.sim.gaslink import DirectGasLink, GasLink
 from meterkast.sim.household import HouseholdConfig
 from meterkast.sim.p2_link import P2GasLink
+from meterkast.sim.scenario_devices import add_device, decouple_device, mbus_devices
 from meterkast.sim.scenario_schema import Table, aware_time, parse_duration
 from meterkast.sim.weather import WeatherSeries
 from meterkast.units import ZERO
@@ -110,6 +112,7 @@ class Scenario:
     solar_kwp: float
     gas_meters: tuple[GasMeterSpec, ...]
     timeline: tuple[TimelineItem, ...]
+    mbus_devices: tuple[inst.AddSubMeter, ...] = ()  # water and heat meters at the start (scenario_devices)
 
     @property
     def encrypted_p2(self) -> bool:
@@ -140,6 +143,7 @@ class Scenario:
             more_gas_meters=[
                 inst.AddGasMeter(m.number, m.meter_type, m.initial_index_m3, m.household, m.default_key) for m in more
             ],
+            sub_meters=self.mbus_devices,
         )
         for item in self.timeline:
             for at, command in item.commands:
@@ -290,6 +294,8 @@ _KINDS: dict[str, _Kind] = {
     "decouple-gas-meter": _Kind(_decouple),
     "couple-gas-meter": _Kind(_couple),
     "add-gas-meter": _Kind(_add),
+    "add-mbus-device": _Kind(add_device),
+    "decouple-mbus-device": _Kind(decouple_device),
     "power-failure": _Kind(_power_failure, window=True),
     "clock-drift": _Kind(_clock_drift),
     "sync-gas-clock": _Kind(_sync),
@@ -458,11 +464,12 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     solar_kwp = electricity.number("solar_kwp", 0.0, low=0, high=100)
     electricity.done()
     meters = _gas_meters(top, source)
+    devices = mbus_devices(top, len(meters))
     items = [_timeline_item(t, head.start, link) for t in top.tables("timeline")]
     items.sort(key=lambda item: item.at)
     _check_windows(items, source)
     top.done()
     return Scenario(
         head.name, head.description, head.start, head.speed, head.seed, version, p1_keys, link, encrypted,
-        emeter_id, phases, household, annual_kwh, solar_kwp, meters, tuple(items),
+        emeter_id, phases, household, annual_kwh, solar_kwp, meters, tuple(items), devices,
     )  # fmt: skip
