@@ -142,7 +142,9 @@ class P1Cipher:
     """AES-128-GCM general-global-cipher frames around each telegram (Luxembourg Smarty style).
 
     The invocation counter starts at ``counter`` and goes up by one per telegram: the nonce is
-    system title ‖ counter, as the DLMS security suite defines it, never random (STYLE 3).
+    system title ‖ counter, as the DLMS security suite defines it, never random (STYLE 3). The length is
+    always the two-byte form ``82 hi lo``, as a Smarty meter sends it, so that dsmr_parser's ``MSn``
+    reader frames every telegram (docs/p1.md, "Encrypted P1").
     """
 
     encryption_key: bytes
@@ -164,6 +166,7 @@ class P1Cipher:
             authentication_key=self.authentication_key,
             system_title=self.system_title,
             invocation_counter=self.counter,
+            two_byte_length=True,  # Smarty framing: dsmr_parser's stream buffer reads only this form
         )
         self.counter += 1
         return frame
