@@ -13,10 +13,11 @@ clear command then as CI 51h, else as CI 5Ah with the short header [§4.3.3, Tab
 carries the last validated frame counter + 1 [§5.2, Figure 4]; the gas meter adopts it, which moves its
 counter without its access number (ACC − FC of the next reply is one less). The E-meter learns both only
 from an accepted reply, so with a key set and no reply accepted yet it refuses to send (§5.2 note: it
-must first "issue a REQ_UD2, to establish the current value of the frame counter"). When the E5 does not
-come back the command may still have been carried out (a lost acknowledgement): the counter is then not
-taken as validated, and the shifted access offset is allowed once, so the next genuine reply reads
-either way.
+must first "issue a REQ_UD2, to establish the current value of the frame counter"); a reply refused only
+for its time stamp (a gas clock that is off: what the sync is for) is genuine and tells the counter too.
+When the E5 does not come back the command may still have been carried out (a lost acknowledgement):
+the counter is then not taken as validated, and the shifted access offset is allowed once, so the next
+genuine reply reads either way.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class CommandSender:
         if device.user_key == NO_USER_KEY:
             return None
         last = device.guard.last_validated
+        if device.clock_refused_counter is not None:  # a genuine reply refused only for its clock
+            last = max(last or 0, device.clock_refused_counter)
         if last is None:
             raise CommandRefused(f"cannot {what} the device on channel {device.channel}: no encrypted reply was "
                                  "accepted yet, so its frame counter is unknown (DSMR P2 §5.2); read it first")
@@ -117,5 +120,6 @@ class CommandSender:
             raise
         if counter is not None:
             device.guard.accept(counter)
+            device.clock_refused, device.clock_refused_counter = False, None
             if state.access_offset is not None:
                 state.access_offset = (state.access_offset - 1) % 256

@@ -55,6 +55,8 @@ class InstalledDevice:
     user_key: bytes
     state: Installed
     next_user_key: bytes | None = None  # set by the central system, until a reply decrypts with it
+    clock_refused: bool = False  # the last reply was refused only for its time stamp: the clock is off
+    clock_refused_counter: int | None = None  # and its frame counter (mode 15)
 
     @property
     def guard(self) -> FrameCounterGuard:
@@ -131,8 +133,12 @@ class DsmrP2Master:
             judge(device.state, reply, attempts=attempts, now=now)
         except AuthenticationError as exc:
             refused(device.state, exc)
+            if isinstance(exc, ImplausibleFrame) and exc.rule == "clock":
+                device.clock_refused = _only_clock(device, reply, attempts)
+                device.clock_refused_counter = reply.frame_counter if device.clock_refused else None
             raise
         commit(device.state, reply, attempts=attempts, now=now)
+        device.clock_refused, device.clock_refused_counter = False, None
         if key == device.next_user_key:
             device.user_key, device.next_user_key = key, None
         return reply
@@ -191,3 +197,14 @@ class DsmrP2Master:
         if device is None:
             raise InvalidInput(f"no M-Bus device is installed on channel {channel}")
         return device
+
+
+def _only_clock(device: InstalledDevice, reply: GasReply, attempts: int) -> bool:
+    """Whether the time stamp is a reply's only fault: a genuine frame (the equipment rule catches an altered
+    counter) from a meter whose clock is off; an encrypted clock sync must carry a counter above its own
+    [§5.2 note: the E-meter learns the current counter from a REQ_UD2]."""
+    try:
+        judge(device.state, reply, attempts=attempts, now=None)
+    except AuthenticationError:
+        return False
+    return True

@@ -38,7 +38,11 @@ from meterkast.sim.gaslink import GasMeterEvent
 
 
 class RefusedFrame(LinkError):
-    """The reply arrived whole (checksum right) and the E-meter refused it [P2-4.0.7 §5.2, §6]."""
+    """The reply arrived whole (checksum right) and the E-meter refused it [P2-4.0.7 §5.2, §6].
+
+    ``clock_only``: refused only for its time stamp, so the gas meter's clock is off (and a sync may help)."""
+
+    clock_only: bool = False
 
 
 class P2GasLink:
@@ -90,7 +94,10 @@ class P2GasLink:
             clock = now if self.emeter_clock is None else self.emeter_clock()
             reply = run_now(self.p2.read(channel, now=clock))
         except AuthenticationError as exc:  # wrong key, replay, implausible (dsmr_master): refused
-            raise RefusedFrame(f"P2 read on channel {channel} failed: {exc}") from exc
+            refusal = RefusedFrame(f"P2 read on channel {channel} failed: {exc}")
+            device = self.p2.devices.get(channel)
+            refusal.clock_only = device is not None and device.clock_refused
+            raise refusal from exc
         except CodecError as exc:  # not an RSP_UD (FrameError): a failed read, as on a real E-meter
             raise LinkError(f"P2 read on channel {channel} failed: {exc}") from exc
         finally:
