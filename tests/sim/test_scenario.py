@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,29 @@ def test_files_and_names_at_the_edge(tmp_path: Path) -> None:
         load_scenario("no-such-scenario")
     path.write_text(HEAD + "[[timeline]]\nat = '+1h'\ndo = 'reseal'\n", encoding="utf-8")
     assert load_scenario(str(path)).timeline[0].kind == "reseal"
+
+
+def test_gas_meter_drift_ppm_defaults_to_a_slightly_slow_crystal_and_can_change_on_the_timeline() -> None:
+    """``drift_ppm`` (gasmeter.meterclock): -3 ppm by default; a timeline ``clock-drift`` sets a new rate."""
+    text = """
+[scenario]
+start = 2025-01-13T00:00:00Z
+[[gas_meter]]
+number = "G0001123456789012"
+[[gas_meter]]
+number = "G0001987654321025"
+drift_ppm = 800
+[[timeline]]
+at = "+2h"
+do = "clock-drift"
+meter = "gas-meter"
+drift_ppm = 12.5
+"""
+    scenario = parse_scenario(text, source="drift.toml")
+    assert [m.drift_ppm for m in scenario.gas_meters] == [Decimal(-3), Decimal(800)]
+    installation = scenario.build(random.Random(0), DE_BILT_1991_2020)
+    installation.advance(scenario.start + timedelta(hours=3))
+    meters = installation.gas_meters()
+    assert meters[1].clock.drift_ppm == Decimal("12.5") and meters[2].clock.drift_ppm == 800
+    with pytest.raises(InvalidInput, match=r"gas_meter\[0\]\.drift_ppm"):
+        parse_scenario(text.replace('"G0001123456789012"', '"G0001123456789012"\ndrift_ppm = 5000'), source="x")
