@@ -43,7 +43,7 @@ from meterkast.live.control import JSON, MAX_JUMP_S
 from meterkast.live.p1_output import TELEGRAM_WINDOW
 from meterkast.live.session_time import EVENT_WINDOW, HOUR_WINDOW, SessionTime
 from meterkast.live.store import CommandRecord, Commit, EventRecord, HourRecord
-from meterkast.live.views import clock_json, emeter_json, gas_meter_json, profile_json
+from meterkast.live.views import clock_json, emeter_json, gas_clock_json, gas_meter_json, profile_json
 from meterkast.sim.installation import Command as InstallationCommand
 from meterkast.sim.installation import (
     Event,
@@ -228,6 +228,7 @@ class LiveSession(SessionTime):
             "clock": clock_json(self.now, self.speed),
             "gas_meter": None if meter is None else gas_meter_json(meter, self.now),
             "emeter": emeter_json(installation),
+            "gas_clock": gas_clock_json(installation),
             "p1": {
                 "version": self.port.spec.name,
                 "port": self.p1_port,

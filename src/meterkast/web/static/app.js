@@ -431,6 +431,25 @@ function renderEmeter(emeter) {
   ]);
 }
 
+// -- gas meter clock: drift, deviation, P2 synchronisation (DSMR-M 4.5.89; P2 §6.2.1, §6.2.4) -------------
+function renderGasClock(meters) {
+  const meter = meters[0];
+  if (!meter) {
+    facts($("#gas-clock-facts"), [["gas meter", "none coupled"]]);
+    return;
+  }
+  const signed = (s) => `${Number(s) > 0 ? "+" : ""}${s} s`;
+  facts($("#gas-clock-facts"), [
+    ["deviation", `${signed(meter.deviation_s)} vs true time`, "mono"],
+    ["vs E-meter clock", signed(meter.vs_emeter_s), Math.abs(Number(meter.vs_emeter_s)) > 60 ? "mono bad" : "mono"],
+    ["drift", `${meter.drift_ppm} ppm`, "mono"],
+    ["status bit 5", meter.clock_sync_error ? "set: clock sync error > 60 s" : "clear", meter.clock_sync_error ? "bad" : ""],
+    ["last sync", meter.last_sync ? `${when(meter.last_sync)} · ${meter.last_reason}` : "not yet"],
+    ["next sync", meter.pending ? `pending: ${meter.pending}` : "daily, after the 00:01 read"],
+    ["failed commands", String(meter.failures), meter.failures ? "bad" : "muted"],
+  ]);
+}
+
 // -- ground truth vs P1 -------------------------------------------------------------------------------
 async function refreshTruth() {
   const result = await api("GET", "/api/truth?hours=48");
@@ -712,6 +731,7 @@ async function refresh() {
   renderClock(state.clock || {});
   renderMeter(state.gas_meter || {});
   renderEmeter(state.emeter || {});
+  renderGasClock(state.gas_clock || []);
   renderTruth(state.truth || {}, state.gas_meter || {}, state.emeter || {});
   $("#p1-version").textContent = state.p1 ? `DSMR ${state.p1.version}${state.p1.port ? ` · tcp port ${state.p1.port}` : ""}` : "";
   document.body.dataset.ready = "true";
