@@ -436,17 +436,22 @@ function renderGasClock(meters) {
   const meter = meters[0];
   if (!meter) {
     facts($("#gas-clock-facts"), [["gas meter", "none coupled"]]);
+    facts($("#gas-clock-sync"), []);
     return;
   }
   const signed = (s) => `${Number(s) > 0 ? "+" : ""}${s} s`;
+  const far = Math.abs(Number(meter.vs_emeter_s)) > 60;
   facts($("#gas-clock-facts"), [
-    ["deviation", `${signed(meter.deviation_s)} vs true time`, "mono"],
-    ["vs E-meter clock", signed(meter.vs_emeter_s), Math.abs(Number(meter.vs_emeter_s)) > 60 ? "mono bad" : "mono"],
+    ["vs true time", signed(meter.deviation_s), "mono"],
+    ["vs E-meter", signed(meter.vs_emeter_s), far ? "mono bad" : "mono"],
     ["drift", `${meter.drift_ppm} ppm`, "mono"],
-    ["status bit 5", meter.clock_sync_error ? "set: clock sync error > 60 s" : "clear", meter.clock_sync_error ? "bad" : ""],
-    ["last sync", meter.last_sync ? `${when(meter.last_sync)} · ${meter.last_reason}` : "not yet"],
-    ["next sync", meter.pending ? `pending: ${meter.pending}` : "daily, after the 00:01 read"],
-    ["failed commands", String(meter.failures), meter.failures ? "bad" : "muted"],
+    ["status bit 5", meter.clock_sync_error ? "set (> 60 s)" : "clear", meter.clock_sync_error ? "bad" : ""],
+  ]);
+  facts($("#gas-clock-sync"), [
+    ["last P2 sync", meter.last_sync ? when(meter.last_sync) : "not yet"],
+    ["reason", meter.last_reason ?? "—"],
+    ["next", meter.pending ? `pending: ${meter.pending}` : "daily after 00:01 read"],
+    ["failed", String(meter.failures), meter.failures ? "bad" : "muted"],
   ]);
 }
 
