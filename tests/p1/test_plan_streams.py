@@ -8,7 +8,7 @@ import pytest
 from benchmarks.bench_p1_parse import stream as changing_stream
 
 from meterkast.p1 import plan
-from meterkast.p1.decode import decode_telegram
+from meterkast.p1.decode import decode_plain as decode_telegram  # the reference: no caches
 from meterkast.p1.plan import P1Decoder
 from tests.p1.corpus import Sample, samples
 

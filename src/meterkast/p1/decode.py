@@ -29,9 +29,11 @@ Rules it keeps (docs/p1.md, "What the decoder tolerates"):
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from meterkast.errors import RecordError
 from meterkast.p1.frame_text import Framed, frame_telegram  # frame_telegram: also importable from here
@@ -47,6 +49,9 @@ from meterkast.p1.values import (
     RawValue,
     Value,
 )
+
+if TYPE_CHECKING:
+    from meterkast.p1.plan import P1Decoder
 
 Decoder = Callable[[str, str, str], Value]
 
@@ -262,11 +267,42 @@ def make_header(header: str) -> Header:
     return Header(header[:3], header[3:4], header[4:])
 
 
+def decode_plain(
+    data: bytes | bytearray | memoryview | str, *, strict: bool = False, lenient: bool = True
+) -> Telegram:
+    """Decode one telegram from ``/`` to ``!`` and its CRC line, every line afresh through the OBIS
+    table (no caches): the reference ``decode_telegram`` and ``P1Decoder`` are checked against."""
+    return decode_framed(frame_telegram(data, strict=strict), lenient=lenient)
+
+
+_SHARED = threading.local()  # one P1Decoder per thread: its line state is not safe to share
+
+
 def decode_telegram(
     data: bytes | bytearray | memoryview | str, *, strict: bool = False, lenient: bool = True
 ) -> Telegram:
-    """Decode one telegram from ``/`` to ``!`` and its CRC line; see the module docstring for the rules."""
-    return decode_framed(frame_telegram(data, strict=strict), lenient=lenient)
+    """Decode one telegram from ``/`` to ``!`` and its CRC line; see the module docstring for the rules.
+
+    The result equals ``decode_plain``'s for the same input, whatever was decoded before: a
+    per-thread ``P1Decoder`` (plan.py) reuses the shape and the unchanged lines of the telegrams
+    this thread decoded last, and takes the general path for anything else (docs/performance.md).
+    """
+    try:
+        decoder: P1Decoder = _SHARED.decoder
+    except AttributeError:
+        decoder = _SHARED.decoder = _new_decoder()
+    return decoder.decode(data, strict=strict, lenient=lenient)
+
+
+def clear_cache() -> None:
+    """Forget what ``decode_telegram`` learnt in this thread (the benchmark starts every run afresh)."""
+    _SHARED.__dict__.pop("decoder", None)
+
+
+def _new_decoder() -> P1Decoder:
+    from meterkast.p1.plan import P1Decoder  # noqa: PLC0415  # plan.py builds on this module
+
+    return P1Decoder()
 
 
 def decode_framed(framed: Framed, *, lenient: bool = True) -> Telegram:

@@ -31,11 +31,13 @@ Rules it keeps:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from itertools import compress, repeat
-from operator import ne
+from operator import itemgetter, ne
+from typing import TypeVar
 
 from meterkast.p1.crc import crc16
 from meterkast.p1.decode import DECODERS, LAYOUTS, LINE, raw_value
@@ -49,7 +51,9 @@ _NUM = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)  # decode.LINE's numbe
 _CRC = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)  # what crc.parse_crc accepts
 _TST = re.compile(r"\d{12}[SWsw]\)", re.ASCII)
 _new_quantity = partial(tuple.__new__, Quantity)
+T = TypeVar("T")
 _DEC, _TIME, _OTHER = 0, 1, 2  # how a line is decoded again: number (*unit), time stamp, via LINE
+MAX_BATCHES = 64  # sets of lines that changed together, per state (a meter shows a handful)
 MEMO_LINES = 4096  # changed lines remembered per state (a voltage or current returns to earlier values)
 
 # Telegram and MbusDevice are frozen dataclasses; their generated __init__ sets each field through
@@ -109,6 +113,7 @@ class LineState:
     """The last telegram of one meter, line by line; ``step`` decodes the next one from it."""
 
     __slots__ = (
+        "batches",
         "body_start",
         "channels",
         "has_version",
@@ -137,6 +142,7 @@ class LineState:
         self.head = text[: self.body_start]
         self.lines = lines
         self.slots: dict[int, _Slot | None] = {}  # worked out when a line first changes (most never do)
+        self.batches: dict[tuple[int, ...], _Batch | None] = {}  # changed line indices → one pattern
         self.memo: dict[str, tuple[int, tuple[str, Value], int]] = {}  # line → (index, (code, value), channel)
         self.header = telegram.header
         self.unknown = telegram.unknown
@@ -197,11 +203,22 @@ class LineState:
     def _updates(self, lines: list[str]) -> tuple[list[tuple[str, Value]], set[int]]:
         """(code, value) of the lines that differ from the last telegram's, and the M-Bus channels
         they touch; ValueError when one is not a lone line of its slot or does not decode."""
+        changed = tuple(compress(range(len(lines)), map(ne, lines, self.lines)))
+        batches = self.batches
+        batch = batches[changed] if changed in batches else self._batch(changed)
+        if batch is not None and (batched := batch.run(self, lines)) is not None:
+            return batched, batch.channels
+        return self._line_by_line(lines, changed)
+
+    def _line_by_line(
+        self, lines: list[str], changed: tuple[int, ...]
+    ) -> tuple[list[tuple[str, Value]], set[int]]:
+        """``_updates`` one changed line at a time: lines no batch covers, and saying what is wrong."""
         old, slots, memo = self.lines, self.slots, self.memo
         updates: list[tuple[str, Value]] = []
         channels: set[int] = set()
         number = _NUM.fullmatch
-        for index in compress(range(len(lines)), map(ne, lines, old)):
+        for index in changed:
             line = lines[index]
             known = memo.get(line)
             if known is not None and known[0] == index:  # this very line was decoded here before
@@ -234,6 +251,22 @@ class LineState:
                 channels.add(channel)
         return updates, channels
 
+    def _batch(self, changed: tuple[int, ...]) -> _Batch | None:
+        """The batch for this set of changed lines, if every one is a lone number or time stamp line."""
+        if len(self.batches) >= MAX_BATCHES:
+            self.batches.clear()
+        slots = self.slots
+        found: list[_Slot] = []
+        for index in changed:
+            slot = slots[index] if index in slots else slots.setdefault(index, self._slot(index))
+            if slot is None or slot[1] == _OTHER:
+                found = []
+                break
+            found.append(slot)
+        batch = _Batch(changed, found) if found else None
+        self.batches[changed] = batch
+        return batch
+
     def _time(self, code: str, line: str, old: str, start: int) -> Value:
         """``code(YYMMDDhhmmssX)``; when only the seconds moved, the last value with new seconds."""
         if _TST.fullmatch(line, start) is None:
@@ -256,3 +289,59 @@ class LineState:
             raise ValueError("not 1 to 4 hex digits")
         crc = int(crc_text, 16)
         return crc, crc16(data[self.start : bang + 1]) == crc
+
+
+class _Batch:
+    """The lines that changed together, all numbers or time stamps, read by one pattern.
+
+    The pattern is each line's slot (its literal prefix, the number or stamp, its literal suffix)
+    joined by LF, matched in full against the changed lines joined by LF: a line that is not
+    ``prefix + number + suffix`` (or holds a line break) fails the match exactly as it fails the
+    checks of the line-by-line loop, which then takes over and says why. The numbers become
+    Quantities in C (``map(Decimal, …)``, ``tuple.__new__``).
+    """
+
+    __slots__ = ("channels", "codes", "getter", "numbers", "regex", "times", "units")
+
+    def __init__(self, changed: tuple[int, ...], slots: list[_Slot]) -> None:
+        parts: list[str] = []
+        numbers: list[int] = []
+        self.codes: list[str] = []
+        self.units: list[str | None] = []
+        self.times: list[tuple[str, int, int]] = []  # (code, line index, where the stamp starts)
+        for group, (index, (code, kind, prefix, suffix, unit, _)) in enumerate(zip(changed, slots, strict=True)):
+            if kind == _DEC:
+                parts.append(f"{re.escape(prefix)}({_NUM.pattern}){re.escape(suffix)}")
+                numbers.append(group)
+                self.codes.append(code)
+                self.units.append(unit)
+            else:
+                parts.append(rf"{re.escape(prefix)}(\d{{12}}[SWsw])\)")
+                self.times.append((code, index, len(prefix)))
+        self.regex = re.compile("\n".join(parts), re.ASCII)
+        self.getter = _getter(changed)
+        self.numbers = _getter(numbers) if numbers else None
+        self.channels = {slot[5] for slot in slots if slot[5]}
+
+    def run(self, state: LineState, lines: list[str]) -> list[tuple[str, Value]] | None:
+        """(code, value) of the changed lines, or None when one does not fit its slot."""
+        match = self.regex.fullmatch("\n".join(self.getter(lines)))
+        if match is None:
+            return None
+        updates: list[tuple[str, Value]] = []
+        if self.numbers is not None:
+            texts: tuple[str, ...] = self.numbers(match.groups())
+            quantities = map(_new_quantity, zip(map(Decimal, texts), self.units, strict=True))
+            updates += zip(self.codes, quantities, strict=True)
+        old = state.lines
+        for code, index, start in self.times:
+            updates.append((code, state._time(code, lines[index], old[index], start)))
+        return updates
+
+
+def _getter(indices: Sequence[int]) -> Callable[[Sequence[T]], tuple[T, ...]]:
+    """``itemgetter`` that gives a tuple for one index too."""
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda items: (items[only],)
+    return itemgetter(*indices)
