@@ -7,6 +7,7 @@ import pkgutil
 import sys
 
 import benchmarks
+from benchmarks import targets
 
 
 def main(argv: list[str]) -> int:
@@ -14,8 +15,10 @@ def main(argv: list[str]) -> int:
     wanted = [n for n in names if not argv or n.removeprefix("bench_") in argv]
     status = 0
     for name in wanted:
-        print(f"== {name} ==", flush=True)
+        print(f"== {name} == (load average {targets.load_average()})", flush=True)
         status |= bool(importlib.import_module(f"benchmarks.{name}").main())  # a bench may fail (fuzz)
+    if targets.RESULTS:
+        targets.summary()
     return status
 
 
