@@ -306,18 +306,19 @@ class _Batch:
     def __init__(self, changed: tuple[int, ...], slots: list[_Slot]) -> None:
         parts: list[str] = []
         numbers: list[int] = []
-        self.codes: list[str] = []
-        self.units: list[str | None] = []
+        codes: list[str] = []
+        units: list[str | None] = []
         self.times: list[tuple[str, int, int]] = []  # (code, line index, where the stamp starts)
         for group, (index, (code, kind, prefix, suffix, unit, _)) in enumerate(zip(changed, slots, strict=True)):
             if kind == _DEC:
                 parts.append(f"{re.escape(prefix)}({_NUM.pattern}){re.escape(suffix)}")
                 numbers.append(group)
-                self.codes.append(code)
-                self.units.append(unit)
+                codes.append(code)
+                units.append(unit)
             else:
                 parts.append(rf"{re.escape(prefix)}(\d{{12}}[SWsw])\)")
                 self.times.append((code, index, len(prefix)))
+        self.codes, self.units = tuple(codes), tuple(units)
         self.regex = re.compile("\n".join(parts), re.ASCII)
         self.getter = _getter(changed)
         self.numbers = _getter(numbers) if numbers else None
@@ -330,9 +331,10 @@ class _Batch:
             return None
         updates: list[tuple[str, Value]] = []
         if self.numbers is not None:
+            # Lengths agree by construction (one group per slot), so no strict zip: this runs per telegram.
             texts: tuple[str, ...] = self.numbers(match.groups())
-            quantities = map(_new_quantity, zip(map(Decimal, texts), self.units, strict=True))
-            updates += zip(self.codes, quantities, strict=True)
+            quantities = map(_new_quantity, zip(map(Decimal, texts), self.units))  # noqa: B905
+            updates += zip(self.codes, quantities)  # noqa: B905
         old = state.lines
         for code, index, start in self.times:
             updates.append((code, state._time(code, lines[index], old[index], start)))
