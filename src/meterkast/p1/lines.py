@@ -31,28 +31,32 @@ Rules it keeps:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from datetime import datetime
 from decimal import Decimal
-from functools import partial
 from itertools import compress, repeat
-from operator import itemgetter, ne
-from typing import TypeVar
+from operator import ne
 
+from meterkast.p1.batches import (
+    DEC,
+    NUM,
+    OTHER,
+    TIME,
+    Batch,
+    Slot,
+    Updates,
+    WholeBody,
+    decode_line,
+    new_quantity,
+    stamp_value,
+)
 from meterkast.p1.crc import crc16
-from meterkast.p1.decode import DECODERS, LAYOUTS, LINE, raw_value
+from meterkast.p1.decode import LAYOUTS, LINE
 from meterkast.p1.frame_text import Framed
 from meterkast.p1.obis import Layout
 from meterkast.p1.telegram import Header, MbusDevice, Telegram
-from meterkast.p1.timestamps import decode_tst
-from meterkast.p1.values import Quantity, Value
+from meterkast.p1.values import Value
 
-_NUM = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)  # decode.LINE's number
 _CRC = re.compile(r"[0-9A-Fa-f]{1,4}", re.ASCII)  # what crc.parse_crc accepts
 _TST = re.compile(r"\d{12}[SWsw]\)", re.ASCII)
-_new_quantity = partial(tuple.__new__, Quantity)
-T = TypeVar("T")
-_DEC, _TIME, _OTHER = 0, 1, 2  # how a line is decoded again: number (*unit), time stamp, via LINE
 MAX_BATCHES = 64  # sets of lines that changed together, per state (a meter shows a handful)
 MEMO_LINES = 4096  # changed lines remembered per state (a voltage or current returns to earlier values)
 
@@ -94,21 +98,6 @@ def new_device(channel: int, values: dict[str, Value]) -> MbusDevice:
     return device
 
 
-def decode_line(line: str) -> Value:
-    """One whole line through decode.LINE and the OBIS table, exactly as ``decode_framed`` reads it."""
-    match = LINE.match(line)
-    if match is None or match.end() != len(line) or match.group(5) is not None:
-        raise ValueError("not a whole OBIS line")
-    code, num, unit, groups, _ = match.groups()
-    return DECODERS.get(code, raw_value)(num, unit, groups)
-
-
-# How one line of the last telegram is decoded again when it changes: (code, kind, prefix, suffix,
-# unit, channel). prefix: the line up to and including "(", e.g. "1-0:1.8.1("; _DEC lines: suffix is
-# what follows the number ("*kWh)" or ")") and unit its unit; channel: the code's M-Bus channel, or 0.
-_Slot = tuple[str, int, str, str, str | None, int]
-
-
 class LineState:
     """The last telegram of one meter, line by line; ``step`` decodes the next one from it."""
 
@@ -116,16 +105,19 @@ class LineState:
         "batches",
         "body_start",
         "channels",
+        "ever",
         "has_version",
         "head",
         "header",
         "lines",
         "mbus",
         "memo",
+        "pending",
         "slots",
         "start",
         "unknown",
         "values",
+        "whole",
     )
 
     def __init__(self, text: str, framed: Framed, telegram: Telegram) -> None:
@@ -141,8 +133,11 @@ class LineState:
         self.body_start = framed.body_start
         self.head = text[: self.body_start]
         self.lines = lines
-        self.slots: dict[int, _Slot | None] = {}  # worked out when a line first changes (most never do)
-        self.batches: dict[tuple[int, ...], _Batch | None] = {}  # changed line indices → one pattern
+        self.slots: dict[int, Slot | None] = {}  # worked out when a line first changes (most never do)
+        self.batches: dict[tuple[int, ...], Batch | None] = {}  # changed line indices → one pattern
+        self.ever: set[int] = set()  # the lines that have changed at least once
+        self.whole: WholeBody | None = None  # the body as one pattern (batches.py), once lines changed
+        self.pending: tuple[str, int] | None = None  # (text, "!") of the last telegram if ``lines`` lags it
         self.memo: dict[str, tuple[int, tuple[str, Value], int]] = {}  # line → (index, (code, value), channel)
         self.header = telegram.header
         self.unknown = telegram.unknown
@@ -153,7 +148,7 @@ class LineState:
         # one takes the general path, which says so.
         self.has_version = "1-3:0.2.8" in self.values or "0-0:96.1.4" in self.values
 
-    def _slot(self, index: int) -> _Slot | None:
+    def _slot(self, index: int) -> Slot | None:
         """How line ``index`` decodes again; None if it is not an entry on its own line.
 
         It is one when ``LINE`` matches it in full (a code at its start, so it continues no entry),
@@ -171,10 +166,10 @@ class LineState:
         channel = int(code[2 : code.index(":")]) if code[:2] == "0-" and code[2] != "0" else 0
         layout = LAYOUTS.get(code)
         if layout is Layout.REGISTER and num:
-            return code, _DEC, prefix, line[len(prefix) + len(num) :], unit or None, channel
+            return code, DEC, prefix, line[len(prefix) + len(num) :], unit or None, channel
         if layout is Layout.TIMESTAMP and _TST.fullmatch(line, len(prefix)):
-            return code, _TIME, prefix, ")", None, channel
-        return code, _OTHER, prefix, "", None, channel
+            return code, TIME, prefix, ")", None, channel
+        return code, OTHER, prefix, "", None, channel
 
     def step(self, data: bytes, *, strict: bool) -> Telegram | None:
         """The telegram ``data`` if it has this state's shape, else None (nothing changed then)."""
@@ -182,33 +177,84 @@ class LineState:
         if not text.startswith(self.head):
             return None
         bang = text.find("!", self.body_start)  # the head holds no "!": this is the first one
+        if self.whole is not None and bang >= 0:
+            matched, telegram = self._step_whole(data, text, bang, strict=strict)
+            if matched:
+                return telegram
+        return self._step_lines(data, text, bang, strict=strict)
+
+    def _step_whole(self, data: bytes, text: str, bang: int, *, strict: bool) -> tuple[bool, Telegram | None]:
+        """(whether the whole-body pattern matched, the telegram or None for the general path)."""
+        assert self.whole is not None  # step checked it
+        try:
+            found = self.whole.read(text, self.body_start, bang, self.values)
+            if found is None:
+                return False, None
+            crc, crc_ok = self._crc(data, text, bang)
+        except (ValueError, ArithmeticError):
+            return True, None  # the general path decodes it, or says what is wrong
+        if strict and crc_ok is False:
+            return True, None  # the general path raises ChecksumError
+        updates, channels, self.whole.last = found
+        self.pending = (text, bang)  # the lines are split only when another path needs them
+        return True, self._apply(updates, channels, crc, crc_ok)
+
+    def _step_lines(self, data: bytes, text: str, bang: int, *, strict: bool) -> Telegram | None:
+        """``step`` by splitting the body into lines and comparing them with the last telegram's."""
+        if self.pending is not None:
+            last_text, last_bang = self.pending
+            self.lines = last_text[self.body_start : last_bang].split("\r\n")
+            self.pending = None
         lines = text[self.body_start : bang].split("\r\n") if bang >= 0 else []
         if len(lines) != len(self.lines):
             return None
         try:
-            updates, channels = self._updates(lines)
+            updates, channels, changed = self._updates(lines)
             crc, crc_ok = self._crc(data, text, bang)
         except (ValueError, ArithmeticError):
             return None  # the general path decodes it, or says what is wrong
         if strict and crc_ok is False:
             return None  # the general path raises ChecksumError
+        self.lines = lines
+        self._learn(lines, changed)
+        return self._apply(updates, channels, crc, crc_ok)
+
+    def _apply(self, updates: Updates, channels: set[int], crc: int | None, crc_ok: bool | None) -> Telegram:
         values = self.values
         values.update(updates)
-        self.lines = lines
         mbus = self.mbus
         for channel in channels:
             mbus[channel] = new_device(channel, {code: values[code] for code in self.channels[channel]})
         return new_telegram(self.header, values.copy(), mbus.copy(), crc, crc_ok, self.unknown)
 
-    def _updates(self, lines: list[str]) -> tuple[list[tuple[str, Value]], set[int]]:
-        """(code, value) of the lines that differ from the last telegram's, and the M-Bus channels
-        they touch; ValueError when one is not a lone line of its slot or does not decode."""
+    def _learn(self, lines: list[str], changed: tuple[int, ...]) -> None:
+        """After a telegram decoded line by line: the whole-body pattern for the lines changed so far."""
+        if not changed:
+            return
+        ever = self.ever
+        slots = self.slots
+        if self.whole is not None and ever.issuperset(changed):
+            self.whole.refresh(lines, {index: slot for index in ever if (slot := slots[index]) is not None})
+            return
+        ever.update(changed)
+        found: dict[int, Slot] = {}
+        for index in ever:
+            slot = slots[index] if index in slots else slots.setdefault(index, self._slot(index))
+            if slot is None:  # not a lone entry: this shape is read line by line
+                self.whole = None
+                return
+            found[index] = slot
+        self.whole = WholeBody(lines, found)
+
+    def _updates(self, lines: list[str]) -> tuple[Updates, set[int], tuple[int, ...]]:
+        """(code, value) of the lines that differ from the last telegram's, the M-Bus channels they
+        touch and their indices; ValueError when one is not a lone line of its slot or does not decode."""
         changed = tuple(compress(range(len(lines)), map(ne, lines, self.lines)))
         batches = self.batches
         batch = batches[changed] if changed in batches else self._batch(changed)
-        if batch is not None and (batched := batch.run(self, lines)) is not None:
-            return batched, batch.channels
-        return self._line_by_line(lines, changed)
+        if batch is not None and (batched := batch.run(self.values, lines, self.lines)) is not None:
+            return batched, batch.channels, changed
+        return (*self._line_by_line(lines, changed), changed)
 
     def _line_by_line(
         self, lines: list[str], changed: tuple[int, ...]
@@ -217,7 +263,7 @@ class LineState:
         old, slots, memo = self.lines, self.slots, self.memo
         updates: list[tuple[str, Value]] = []
         channels: set[int] = set()
-        number = _NUM.fullmatch
+        number = NUM.fullmatch
         for index in changed:
             line = lines[index]
             known = memo.get(line)
@@ -232,12 +278,12 @@ class LineState:
             code, kind, prefix, suffix, unit, channel = slot
             if not line.startswith(prefix):
                 raise ValueError("a line that changed its code")
-            if kind == _DEC:  # the common case, inline: a register, power, voltage, current
+            if kind == DEC:  # the common case, inline: a register, power, voltage, current
                 found = number(line, len(prefix), len(line) - len(suffix))
                 if found is None or not line.endswith(suffix):
                     raise ValueError("not the number with the unit it had")
-                value: Value = _new_quantity((Decimal(found.group()), unit))
-            elif kind == _TIME:
+                value: Value = new_quantity((Decimal(found.group()), unit))
+            elif kind == TIME:
                 value = self._time(code, line, old[index], len(prefix))
             elif "\r" in line or "\n" in line:
                 raise ValueError("a line break inside a line")
@@ -251,19 +297,19 @@ class LineState:
                 channels.add(channel)
         return updates, channels
 
-    def _batch(self, changed: tuple[int, ...]) -> _Batch | None:
+    def _batch(self, changed: tuple[int, ...]) -> Batch | None:
         """The batch for this set of changed lines, if every one is a lone number or time stamp line."""
         if len(self.batches) >= MAX_BATCHES:
             self.batches.clear()
         slots = self.slots
-        found: list[_Slot] = []
+        found: list[Slot] = []
         for index in changed:
             slot = slots[index] if index in slots else slots.setdefault(index, self._slot(index))
-            if slot is None or slot[1] == _OTHER:
+            if slot is None or slot[1] == OTHER:
                 found = []
                 break
             found.append(slot)
-        batch = _Batch(changed, found) if found else None
+        batch = Batch(changed, found) if found else None
         self.batches[changed] = batch
         return batch
 
@@ -271,11 +317,7 @@ class LineState:
         """``code(YYMMDDhhmmssX)``; when only the seconds moved, the last value with new seconds."""
         if _TST.fullmatch(line, start) is None:
             raise ValueError("not a time stamp line")
-        previous = self.values[code]
-        if line[:-4] == old[:-4] and line[-2:] == old[-2:] and isinstance(previous, datetime):
-            # Same minute and DST letter: decode_tst would build these very fields (fold included).
-            return previous.replace(second=int(line[-4:-2]))
-        return decode_tst(line[start:-1])
+        return stamp_value(self.values[code], line[start:-1], old[start:-1])
 
     def _crc(self, data: bytes, text: str, bang: int) -> tuple[int | None, bool | None]:
         """(transmitted CRC, whether it matches), as ``frame_telegram``; ValueError if malformed."""
@@ -290,60 +332,3 @@ class LineState:
         crc = int(crc_text, 16)
         return crc, crc16(data[self.start : bang + 1]) == crc
 
-
-class _Batch:
-    """The lines that changed together, all numbers or time stamps, read by one pattern.
-
-    The pattern is each line's slot (its literal prefix, the number or stamp, its literal suffix)
-    joined by LF, matched in full against the changed lines joined by LF: a line that is not
-    ``prefix + number + suffix`` (or holds a line break) fails the match exactly as it fails the
-    checks of the line-by-line loop, which then takes over and says why. The numbers become
-    Quantities in C (``map(Decimal, …)``, ``tuple.__new__``).
-    """
-
-    __slots__ = ("channels", "codes", "getter", "numbers", "regex", "times", "units")
-
-    def __init__(self, changed: tuple[int, ...], slots: list[_Slot]) -> None:
-        parts: list[str] = []
-        numbers: list[int] = []
-        codes: list[str] = []
-        units: list[str | None] = []
-        self.times: list[tuple[str, int, int]] = []  # (code, line index, where the stamp starts)
-        for group, (index, (code, kind, prefix, suffix, unit, _)) in enumerate(zip(changed, slots, strict=True)):
-            if kind == _DEC:
-                parts.append(f"{re.escape(prefix)}({_NUM.pattern}){re.escape(suffix)}")
-                numbers.append(group)
-                codes.append(code)
-                units.append(unit)
-            else:
-                parts.append(rf"{re.escape(prefix)}(\d{{12}}[SWsw])\)")
-                self.times.append((code, index, len(prefix)))
-        self.codes, self.units = tuple(codes), tuple(units)
-        self.regex = re.compile("\n".join(parts), re.ASCII)
-        self.getter = _getter(changed)
-        self.numbers = _getter(numbers) if numbers else None
-        self.channels = {slot[5] for slot in slots if slot[5]}
-
-    def run(self, state: LineState, lines: list[str]) -> list[tuple[str, Value]] | None:
-        """(code, value) of the changed lines, or None when one does not fit its slot."""
-        match = self.regex.fullmatch("\n".join(self.getter(lines)))
-        if match is None:
-            return None
-        updates: list[tuple[str, Value]] = []
-        if self.numbers is not None:
-            # Lengths agree by construction (one group per slot), so no strict zip: this runs per telegram.
-            texts: tuple[str, ...] = self.numbers(match.groups())
-            quantities = map(_new_quantity, zip(map(Decimal, texts), self.units))  # noqa: B905
-            updates += zip(self.codes, quantities)  # noqa: B905
-        old = state.lines
-        for code, index, start in self.times:
-            updates.append((code, state._time(code, lines[index], old[index], start)))
-        return updates
-
-
-def _getter(indices: Sequence[int]) -> Callable[[Sequence[T]], tuple[T, ...]]:
-    """``itemgetter`` that gives a tuple for one index too."""
-    if len(indices) == 1:
-        only = indices[0]
-        return lambda items: (items[only],)
-    return itemgetter(*indices)

@@ -37,9 +37,10 @@ from itertools import filterfalse, repeat
 from operator import itemgetter
 from typing import TypeVar
 
+from meterkast.p1.batches import decode_line
 from meterkast.p1.decode import LAYOUTS, LINE, decode_framed
 from meterkast.p1.frame_text import frame_telegram
-from meterkast.p1.lines import LineState, decode_line, new_device, new_telegram
+from meterkast.p1.lines import LineState, new_device, new_telegram
 from meterkast.p1.obis import Layout
 from meterkast.p1.telegram import Header, Telegram
 from meterkast.p1.timestamps import decode_tst
