@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
+from itertools import repeat
 from operator import itemgetter
 from typing import TypeVar
 
@@ -40,7 +41,8 @@ DEC, TIME, OTHER = 0, 1, 2  # how a line is decoded again: number (*unit), time 
 # "1-0:1.8.1("; DEC lines: suffix is what follows the number ("*kWh)" or ")") and unit its unit;
 # channel: the code's M-Bus channel, or 0.
 Slot = tuple[str, int, str, str, str | None, int]
-new_quantity = partial(tuple.__new__, Quantity)
+new_quantity = partial(tuple.__new__, Quantity)  # one Quantity from (value, unit), in C
+_new_tuple = tuple.__new__
 T = TypeVar("T")
 Updates = list[tuple[str, Value]]
 
@@ -122,7 +124,7 @@ class Batch:
         if self.numbers is not None:
             # Lengths agree by construction (one group per slot), so no strict zip: this runs per telegram.
             texts: tuple[str, ...] = self.numbers(match.groups())
-            quantities = map(new_quantity, zip(map(Decimal, texts), self.units))  # noqa: B905
+            quantities = map(_new_tuple, repeat(Quantity), zip(map(Decimal, texts), self.units))  # noqa: B905
             updates += zip(self.codes, quantities)  # noqa: B905
         for code, index, start in self.times:
             updates.append((code, stamp_value(values[code], lines[index][start:-1], old[index][start:-1])))
@@ -182,7 +184,7 @@ class WholeBody:
         updates: Updates = []
         if self.numbers is not None:
             texts: tuple[str, ...] = self.numbers(found)
-            quantities = map(new_quantity, zip(map(Decimal, texts), self.units))  # noqa: B905
+            quantities = map(_new_tuple, repeat(Quantity), zip(map(Decimal, texts), self.units))  # noqa: B905
             updates += zip(self.codes, quantities)  # noqa: B905
         last = self.last
         for code, group in self.times:
