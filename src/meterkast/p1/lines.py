@@ -233,9 +233,6 @@ class LineState:
             return
         ever = self.ever
         slots = self.slots
-        if self.whole is not None and ever.issuperset(changed):
-            self.whole.refresh(lines, {index: slot for index in ever if (slot := slots[index]) is not None})
-            return
         ever.update(changed)
         found: dict[int, Slot] = {}
         for index in ever:
@@ -244,7 +241,7 @@ class LineState:
                 self.whole = None
                 return
             found[index] = slot
-        self.whole = WholeBody(lines, found)
+        self.whole = WholeBody(lines, found, self.body_start)  # places may have moved: built anew
 
     def _updates(self, lines: list[str]) -> tuple[Updates, set[int], tuple[int, ...]]:
         """(code, value) of the lines that differ from the last telegram's, the M-Bus channels they
