@@ -27,7 +27,7 @@ from pathlib import Path
 
 from meterkast.cli import main as cli
 from meterkast.clock import SimClock
-from meterkast.commands.run import new_world
+from meterkast.commands.run_live import new_world
 from meterkast.live.session import LiveSession
 from meterkast.live.store import DATABASE_NAME, Store
 from meterkast.scenario_files import load_scenario

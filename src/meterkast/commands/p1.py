@@ -10,13 +10,14 @@
   offset, file line and raw text (and into ``--json``). Exit 0: all clean; 1: some problem but at
   least one telegram read; 2: none could be read, or a usage error (docs/p1.md, "p1 parse").
 
-This module is a composition root: it builds the clock, random source, installation and adapters.
+This module is a composition root: it builds the clock, random source, installation and adapters. Each
+verb imports its own adapters (the simulation and server for ``serve``, the reader for ``read``, the
+scanner for ``parse``) when it runs, so that ``cli`` builds the parser quickly (issue 13 item 6).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ import random
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meterkast.clock import SimClock, SystemClock
 from meterkast.commands.meter import parse_start
@@ -33,15 +34,16 @@ from meterkast.commands.run import parse_speed
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
 from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
-from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader
-from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server, Pacer
 from meterkast.jsonable import to_jsonable
-from meterkast.p1.scan import Scanned, scan_telegrams  # scan_telegrams: also importable from here
 from meterkast.p1.specs import SPECS, spec_for
 from meterkast.p1.telegram import LineError, Telegram
 from meterkast.p1.values import CapturedValue, GasProfile, Quantity
-from meterkast.sim.installation import Installation, ReplaceGasMeter
-from meterkast.sim.p1_source import P1Cipher, P1Port
+
+if TYPE_CHECKING:
+    from meterkast.io.p1_server import Pacer
+    from meterkast.p1.scan import Scanned
+    from meterkast.sim.p1_source import P1Port
+
 
 VERSIONS = sorted(SPECS)
 REPLACEMENT_GAS_METER = "G0001123456789124"  # the new meter of --replace-gas-at
@@ -177,6 +179,10 @@ def _write(line: str) -> None:
 
 
 def _build_port(args: argparse.Namespace, start: datetime) -> P1Port:
+    from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY  # noqa: PLC0415 - serve's own (module docstring)
+    from meterkast.sim.installation import Installation, ReplaceGasMeter  # noqa: PLC0415
+    from meterkast.sim.p1_source import P1Cipher, P1Port  # noqa: PLC0415
+
     rng = random.Random(args.seed)
     installation = Installation.build(start, rng, meter_type=MeterType.parse(args.type))
     if args.replace_gas_at:
@@ -187,6 +193,8 @@ def _build_port(args: argparse.Namespace, start: datetime) -> P1Port:
 
 
 async def serve(args: argparse.Namespace, start: datetime, until: datetime | None) -> None:
+    from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server  # noqa: PLC0415 - serve's own
+
     port = _build_port(args, start)
     speed = parse_speed(args.speed)
     clock = SimClock(start, speed=speed or 0.0)
@@ -217,6 +225,8 @@ def serve_command(args: argparse.Namespace) -> int:
     _configure_logging()
     start = parse_start(args.start) if args.start else SystemClock().now().replace(microsecond=0)
     until = parse_start(args.until, "--until") if args.until else None
+    import asyncio  # noqa: PLC0415 - the verbs that run an event loop import it (module docstring)
+
     try:
         asyncio.run(serve(args, start, until))
     except KeyboardInterrupt:
@@ -228,6 +238,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 async def read(args: argparse.Namespace) -> int:
+    from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader  # noqa: PLC0415 - read's own
+
     key = parse_key(args.key) if args.key else None
     auth = parse_key(args.auth_key, "--auth-key") if args.auth_key else SMARTY_AUTHENTICATION_KEY
     if args.count is not None and args.count < 1:
@@ -253,6 +265,8 @@ async def read(args: argparse.Namespace) -> int:
 
 def read_command(args: argparse.Namespace) -> int:
     _configure_logging()
+    import asyncio  # noqa: PLC0415 - the verbs that run an event loop import it (module docstring)
+
     try:
         return asyncio.run(read(args))
     except KeyboardInterrupt:
@@ -293,6 +307,8 @@ def parse_command(args: argparse.Namespace) -> int:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {name}: {exc.strerror or exc}") from exc
+    from meterkast.p1.scan import scan_telegrams  # noqa: PLC0415 - parse's own (module docstring)
+
     scanned = scan_telegrams(data)
     read = 0
     for item in scanned:

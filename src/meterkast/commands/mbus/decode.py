@@ -8,7 +8,9 @@ Rules this module keeps:
   hex text, never a traceback;
 - the input must be frames back to back unless ``--resync`` lets the framer skip noise (and say how much);
 - byte offsets printed and reported are offsets in the whole input, not in the frame;
-- key bytes never appear in output or messages (DSMR P2 §6.5).
+- key bytes never appear in output or messages (DSMR P2 §6.5);
+- ``mbus.security`` (cryptography) is imported only to decrypt, so that the parser, which ``cli`` builds
+  for every command, stays quick (issue 13 item 6).
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from meterkast.mbus.link import (
     frame_length,
 )
 from meterkast.mbus.records import decode_records
-from meterkast.mbus.security import ConfigurationWord, MeterIdentity, decrypt_payload
 
 HEX_ON_STDIN = re.compile(rb"[0-9A-Fa-fxX\s:,;]*")
 HEX_TOKEN = re.compile(r"[^\s:,;]+")
@@ -170,6 +171,8 @@ def decrypt_frame(frame: Frame, key: bytes) -> Decrypted | None:
     if not isinstance(header, LongHeader):
         raise CodecError(f"CI {frame.ci:02X}h: encrypted blocks under a short header; the mode 15 IV needs the "
                          "long header's MAN, ID, VER and medium (DSMR P2 §5.2)", offset=PAYLOAD_OFFSET)
+    from meterkast.mbus.security import ConfigurationWord, MeterIdentity, decrypt_payload  # noqa: PLC0415
+
     meter = MeterIdentity.from_short_id(header.short_id)
     size = HeaderKind.LONG.value
     result = decrypt_payload(frame.data[size:], ConfigurationWord.from_value(header.configuration),
