@@ -38,6 +38,7 @@ from pathlib import Path
 from dsmr_parser import telegram_specifications
 from dsmr_parser.parsers import TelegramParser
 
+import benchmarks
 from meterkast.p1 import crc
 from meterkast.p1.crc import crc16
 from meterkast.p1.decode import decode_telegram
@@ -216,6 +217,10 @@ def main() -> None:
     logging.getLogger("dsmr_parser").setLevel(logging.ERROR)  # it warns about the Sagemcom spec
     corpus = load()
     parsers = dsmr_parsers([name for name, _ in corpus])
+    global STREAM, ITERATIONS, REPEATS
+    if benchmarks.quick():
+        STREAM, ITERATIONS, REPEATS = 20, 10, 1
+        print("quick: 20 telegrams per stream, 10 corpus passes, one run each (python -m benchmarks --quick)")
     rng = random.Random(4)
     # [0] of each stream is the meter's telegram before the timed ones, shown to P1Decoder first.
     household = [[data, *stream(data, STREAM, rng)] for _, data in corpus]
