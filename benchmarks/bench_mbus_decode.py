@@ -8,16 +8,16 @@ Run: ``python -m benchmarks mbus_decode``.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import meterbus
 
 import benchmarks
+from meterkast import environment
 from meterkast.mbus.application import VariableData, decode_telegram
 
-CORPUS = Path(os.environ.get("MEETERKAST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+CORPUS = Path(environment.get("METERKAST_SHARED") or (Path(__file__).resolve().parents[2] / "shared"))
 FRAMES_DIR = CORPUS / "testdata" / "mbus-libmbus" / "test-frames"
 ROUNDS = 20
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import random
 import re
 import time
@@ -39,12 +38,13 @@ from dsmr_parser import telegram_specifications
 from dsmr_parser.parsers import TelegramParser
 
 import benchmarks
+from meterkast import environment
 from meterkast.p1 import crc
 from meterkast.p1.crc import crc16
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.plan import P1Decoder
 
-CORPUS = Path(os.environ.get("MEETERKAST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+CORPUS = Path(environment.get("METERKAST_SHARED") or (Path(__file__).resolve().parents[2] / "shared"))
 TELEGRAMS = CORPUS / "testdata" / "p1-dsmr_parser"
 SPECS = {
     "esy5q3da1004_v304": "Q3D",

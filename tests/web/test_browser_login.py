@@ -2,7 +2,7 @@
 
 ``meterkast run --host 127.0.0.2`` (a loopback address, but not the default one: the web app asks for
 its token) in a subprocess; Debian's chromium, driven by Playwright as in ``test_browser.py`` (skipped
-without it unless MEETERKAST_REQUIRE_BROWSER is set), is sent to the login form, is refused a wrong
+without it unless METERKAST_REQUIRE_BROWSER is set), is sent to the login form, is refused a wrong
 token, logs in with the one ``run`` printed, and breaks the seal from the dashboard: a control call that
 goes through only with the session cookie and the CSRF header the page adds. The same call made by the
 page without that header is refused (403), and the session cookie is HttpOnly, SameSite=Strict and not

@@ -8,7 +8,7 @@
     meterkast cs supplier EAN [--scope S] [--by B]         the supplier's m³(n), MJ, kWh (commands/cs_supplier.py)
 
 This module is a composition root (STYLE 11): it builds the clock, random sources, the store (with its
-master key: ``MEETERKAST_CS_MASTER_KEY`` or the key file), the links and the P4 app, and hands them to
+master key: ``METERKAST_CS_MASTER_KEY`` or the key file), the links and the P4 app, and hands them to
 ``cs.service``. Argument parsing is ``register`` here; the handlers are ``commands/cs_run.py``, imported
 when a ``cs`` command runs, so that building the parser imports no store, server or cryptography (issue 13
 item 6). Nothing runs at import time.
@@ -29,7 +29,7 @@ DEFAULT_KEY_FILE = Path("meterkast-cs.key")
 DEFAULT_HTTP_PORT = 8400
 HOST = DEFAULT_HOST
 CS_SYSTEM_TITLE = b"MKS" + (1).to_bytes(5, "big")
-ADMIN_TOKEN_ENV = "MEETERKAST_P4_ADMIN_TOKEN"
+ADMIN_TOKEN_ENV = "METERKAST_P4_ADMIN_TOKEN"  # or the old spelling MEETERKAST_… (meterkast.environment)
 # central.model.ConsentLevel's values, repeated so that the parser does not import the central system
 # (tests/commands/test_cli_startup.py checks that they agree).
 LEVELS = ["none", "standard", "detailed"]

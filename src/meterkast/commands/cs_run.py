@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from meterkast import environment
 from meterkast.central import KeySealer, SqlStore, open_store
 from meterkast.central.model import Connection, ConsentLevel
 from meterkast.clock import SystemClock
@@ -81,8 +82,9 @@ class _P4Server:
 def _open_p4(store: SqlStore, host: str, port: int) -> tuple[_P4Server, int]:
     from meterkast.p4 import create_p4_app  # noqa: PLC0415 - starlette only when P4 is served
 
-    token = os.environ.get(ADMIN_TOKEN_ENV) or secrets.token_urlsafe(32)
-    if ADMIN_TOKEN_ENV not in os.environ:
+    chosen = environment.get(ADMIN_TOKEN_ENV)
+    token = chosen or secrets.token_urlsafe(32)
+    if chosen is None:
         print(f"P4 admin token (shown once; set {ADMIN_TOKEN_ENV} to choose it): {token}", file=sys.stderr)
     app = create_p4_app(store, clock=SystemClock(), token_source=lambda: secrets.token_urlsafe(32), admin_token=token)
     sock = bind_tcp(host, port, what="the P4 API", hint="use --http-port, --host or --no-http")
