@@ -78,7 +78,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     read.add_argument("--auth-key", help="authentication key (default: the Luxembourg Smarty public key)")
     read.add_argument("--version", default="4", choices=VERSIONS, help="serial settings: 2.2 = 9600 7E1, else 8N1")
     read.add_argument("--baud", type=int, help="serial speed (default 115200, 9600 for 2.2)")
-    read.add_argument("--retries", type=int, help="give up after this many failed reconnections in a row")
+    read.add_argument("--retries", type=int, metavar="N",
+                      help="give up after N failed reconnections in a row (default: retry for ever; "
+                      "each retry and its reason is said on stderr)")
     add_mqtt_arguments(read)
     read.set_defaults(handler=read_command)
 
@@ -244,6 +246,8 @@ async def read(args: argparse.Namespace) -> int:
     auth = parse_key(args.auth_key, "--auth-key") if args.auth_key else SMARTY_AUTHENTICATION_KEY
     if args.count is not None and args.count < 1:
         raise InvalidInput(f"--count {args.count} must be at least 1")
+    if args.retries is not None and args.retries < 0:
+        raise InvalidInput(f"--retries {args.retries} is negative (0 = give up at the first failure)")
     seen = 0
     publisher = mqtt_publisher(args)
     reader = p1_reader(
