@@ -28,9 +28,11 @@ START = datetime(2024, 10, 27, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def capture(version: str = "4", count: int = 3) -> list[bytes]:
+def capture(version: str = "4", count: int = 3, after: timedelta = timedelta(0)) -> list[bytes]:
+    """``count`` telegrams of a fresh installation, from ``after`` past its first (a gas value arrives with
+    the E-meter's first read of its gas meter; before it P1 has no 0-n:24.2.1 line [P1-5.0.2 §7.3])."""
     port = P1Port(Installation.build(START, random.Random(0)), version)
-    moment, out = port.first_telegram_at(), []
+    moment, out = port.first_telegram_at() + after, []
     for _ in range(count):
         _, data = port.telegram(moment)
         assert data is not None
@@ -75,7 +77,8 @@ def test_parse_reports_bad_telegrams_with_their_position(tmp_path: Path, capsys:
     assert objects[0]["problems"] == [
         {"line": 1, "text": "noise before", "reason": "14 bytes before the telegram's '/' ignored"}
     ]
-    assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line 28): CRC mismatch: the telegram says")
+    bad_line = data[:bad_at].count(b"\n") + 1
+    assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line {bad_line}): CRC mismatch: the telegram says")
     assert "values shown but not verified" in errors[0]
     assert f"byte {bad_at + len(bad_crc)} " in errors[1] and "cut off" in errors[1]
     assert main(["p1", "parse", str(path)]) == 1

@@ -57,9 +57,9 @@ from meterkast.dlms import (
 from meterkast.emeter.profiles import BillingEntry, HourlyEntry, hourly_spec
 from meterkast.emeter.readings import MbusDeviceIdentity, ValveAction
 from meterkast.errors import CommandRefused, InvalidInput
+from meterkast.mbus.device_kinds import BY_DEVICE_TYPE, ELECTRICITY, GAS, HEAT, WATER, DeviceKind
 from meterkast.mbus.header import encode_manufacturer
 
-DEFAULT_RESOLUTION = Decimal("0.001")
 MBUS_PORT = obis("0-0:24.6.0.255")
 CONFIGURATION_UNKNOWN = 99  # P3 §7.1 attribute 13: "Default value is 99 (unknown), 0 or 15"
 COMM_SPEED_2400 = 3  # class 74 comm_speed enum (3) 2400 baud, P3 §7.1
@@ -74,7 +74,28 @@ def _identity(ctx: Ctx, channel: int) -> MbusDeviceIdentity | None:
 
 def _resolution(ctx: Ctx, channel: int) -> Decimal:
     master = ctx.meter.master_value(channel)
-    return DEFAULT_RESOLUTION if master is None else master.resolution_m3
+    return _kind(ctx, channel).resolutions[0] if master is None else master.resolution_m3  # gas: 0.001
+
+
+# The unit of 0-x:24.2.1 by the device's kind: "set by the E-meter by reading the M-Bus device VIF/DIF"
+# [P3-4.2.2 §7.3.1]. A heat meter's 0.01 GJ is 10^7 J (scaler 7, Blue Book unit 25 J).
+UNITS: dict[DeviceKind, Unit] = {GAS: Unit.CUBIC_METRE, WATER: Unit.VOLUME_CUBIC_METRE, HEAT: Unit.JOULE,
+                                 ELECTRICITY: Unit.WATT_HOUR}
+
+
+def _kind(ctx: Ctx, channel: int) -> DeviceKind:
+    identity = _identity(ctx, channel)
+    return GAS if identity is None else BY_DEVICE_TYPE.get(identity.device_type, GAS)
+
+
+def _scaler(ctx: Ctx, channel: int) -> int:
+    """The scaler of 0-x:24.2.1 in the kind's COSEM unit: -3 for 0.001 m³, 7 for 0.01 GJ in J."""
+    return scaler_of(_resolution(ctx, channel)) + _kind(ctx, channel).wire_exponent
+
+
+def register_integer(ctx: Ctx, channel: int, value: Decimal) -> DoubleLongUnsigned:
+    """``value`` (in the kind's unit: m³, GJ) as the integer of 0-x:24.2.1 with ``_scaler``."""
+    return gas_integer(_kind(ctx, channel).to_wire(value), _scaler(ctx, channel))
 
 
 def gas_integer(value_m3: Decimal, scaler: int) -> DoubleLongUnsigned:
@@ -95,8 +116,7 @@ def master_value_object(channel: int) -> CosemObject:
 
     def value(ctx: Ctx) -> GetResult:
         master = ctx.meter.master_value(channel)
-        return DoubleLongUnsigned(0) if master is None else gas_integer(master.value_m3, scaler_of(
-            master.resolution_m3))
+        return DoubleLongUnsigned(0) if master is None else register_integer(ctx, channel, master.value_m3)
 
     def status(ctx: Ctx) -> GetResult:
         master = ctx.meter.master_value(channel)
@@ -110,7 +130,7 @@ def master_value_object(channel: int) -> CosemObject:
         ln_attr(ln, P=""),
         attr(2, "value", M="R", get=value),
         attr(3, "scaler_unit", M="R",
-             get=lambda ctx: scaler_unit(scaler_of(_resolution(ctx, channel)), Unit.CUBIC_METRE)),
+             get=lambda ctx: scaler_unit(_scaler(ctx, channel), UNITS[_kind(ctx, channel)])),
         attr(4, "status", M="R", get=status),  # P3 §7.3.1 types it octet-string
         attr(5, "capture_time", M="R", get=capture_time),
     ), (method(1, "reset"),), _used(channel))
@@ -120,7 +140,7 @@ def billing_value_cell(channel: int) -> Callable[[Ctx, BillingEntry], DlmsData]:
     """{4, 0-x:24.2.1, 2} in the daily/monthly profiles; null-data for a channel without a value."""
     def cell(ctx: Ctx, entry: BillingEntry) -> DlmsData:
         found = entry.channel(channel)
-        return NullData() if found is None else gas_integer(found.value_m3, scaler_of(_resolution(ctx, channel)))
+        return NullData() if found is None else register_integer(ctx, channel, found.value_m3)
     return cell
 
 
@@ -144,7 +164,8 @@ def _short_id(channel: int, read: Callable[[MbusDeviceIdentity], DlmsData], empt
 def _capture_definition(ctx: Ctx, channel: int) -> GetResult:
     if not ctx.meter.is_coupled(channel):
         return Array()
-    vib = VOLUME_VIB.get(_resolution(ctx, channel), b"\x13")
+    kind, resolution = _kind(ctx, channel), _resolution(ctx, channel)
+    vib = VOLUME_VIB.get(resolution, b"\x13") if kind is GAS else bytes((kind.vif(resolution),))
     return Array((Structure((OctetString(b"\x4c"), OctetString(vib))),
                   Structure((OctetString(b"\x46"), OctetString(b"\x6d")))))
 
@@ -250,7 +271,7 @@ def hourly_profile_object(channel: int) -> CosemObject:
     value_ln = f"0-{channel}:24.2.1.255"
 
     def value(ctx: Ctx, entry: HourlyEntry) -> DlmsData:
-        return gas_integer(entry.value_m3, scaler_of(_resolution(ctx, channel)))
+        return register_integer(ctx, channel, entry.value_m3)
 
     columns = (CLOCK_CELL, column(1, f"0-{channel}:96.10.3.255", 2, lambda _c, e: Unsigned(int(e.status))),
                column(4, value_ln, 2, value), column(4, value_ln, 5, lambda _c, e: date_time(e.capture_time)))

@@ -42,7 +42,9 @@ class Unit(IntEnum):
     """Blue Book unit enumeration (the codes DSMR P3 uses)."""
 
     SECOND = 7
-    CUBIC_METRE = 14
+    VOLUME_CUBIC_METRE = 13  # m³, uncorrected volume: a water meter's VIF 13h
+    CUBIC_METRE = 14  # m³, corrected volume: the gas meter's converted volume
+    JOULE = 25  # energy: a heat meter's VIF 0Fh counts 10^7 J
     WATT = 27
     WATT_HOUR = 30
     AMPERE = 33

@@ -8,7 +8,8 @@ Rules this module keeps:
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from meterkast.emeter.amr import AmrStatus
@@ -20,6 +21,7 @@ from meterkast.gasmeter.metrology import flow_regime
 from meterkast.jsonable import to_jsonable
 from meterkast.live.control import JSON
 from meterkast.live.store import EventRecord
+from meterkast.mbus.device_kinds import BY_DEVICE_TYPE, unit_for_device_type
 from meterkast.sim.gaslink import GasMeterEvent
 from meterkast.sim.installation import ZONE, CommandFailed, Event, Installation
 
@@ -95,6 +97,7 @@ def emeter_json(installation: Installation) -> JSON:
             "equipment_id": c.equipment_id or None,
             "value_m3": None if c.value_m3 is None else str(c.value_m3),
             "capture_time": None if c.capture_time is None else c.capture_time.isoformat(),
+            **device_json(c.device_type),
         }
         for c in view.mbus
     ]
@@ -133,3 +136,39 @@ def profile_json(emeter: EMeter, kind: str, channel: int) -> list[JSON]:
             "status": _flags(entry.status),
         })
     return out
+
+
+def device_json(device_type: int) -> JSON:
+    """Which kind of M-Bus device a channel carries: 0-n:24.1.0 and the unit of its value (manual §8,
+    [P1-4.2.2 §6.3–6.5]); the value itself stays under ``value_m3`` for every kind."""
+    kind = BY_DEVICE_TYPE.get(device_type)
+    return {"device_type": device_type, "kind": kind.name if kind else None, "unit": unit_for_device_type(device_type)}
+
+
+def gas_clock_json(installation: Installation) -> list[JSON]:
+    """Per coupled gas meter: its clock against true time and the E-meter's, its drift, status bit 5, and
+    the E-meter's last P2 synchronisation (DSMR-M 4.5.89; P2-4.0.7 §6.2.1, §6.2.4)."""
+    emeter = installation.emeter
+    e_clock = emeter.meter_time()
+    out: list[JSON] = []
+    for channel, meter in sorted(installation.gas_meters().items()):
+        sync = emeter.mbus.channels[channel].clock
+        now = installation.now
+        out.append({
+            "channel": channel,
+            "meter_number": str(meter.meter_number),
+            "drift_ppm": str(meter.clock.drift_ppm),
+            "deviation_s": _seconds(meter.clock_offset),
+            "vs_emeter_s": _seconds(meter.meter_time(now) - e_clock),
+            "clock_sync_error": meter.clock_sync_error,
+            "status": meter.status_byte(),
+            "last_sync": None if sync.last_sync is None else sync.last_sync.isoformat(),
+            "last_reason": None if sync.last_reason is None else sync.last_reason.value,
+            "pending": None if sync.pending is None else sync.pending.value,
+            "failures": sync.failures,
+        })
+    return out
+
+
+def _seconds(delta: timedelta) -> str:
+    return str(Decimal(delta // timedelta(microseconds=1)).scaleb(-6).quantize(Decimal("0.001")))

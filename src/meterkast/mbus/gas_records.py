@@ -34,6 +34,7 @@ from typing import Any
 from meterkast.errors import CommandRefused, RecordError
 from meterkast.gasmeter.events import ValveAction, ValvePosition
 from meterkast.gasmeter.meter import GasMeter
+from meterkast.mbus.device_kinds import GAS, DeviceKind
 from meterkast.mbus.dif import BCD2, BCD8, INT8, INT48, INT64, SELECTION, VARIABLE, Dib
 from meterkast.mbus.link import MAX_PRIMARY
 from meterkast.mbus.records import DataRecord, IdleFiller, Item, Value, decode_records, encode_record
@@ -143,15 +144,15 @@ class GasReadout:
     versions: tuple[tuple[ReadoutItem, str], ...] = ()
 
 
-def encode_gas_records(readout: GasReadout) -> tuple[Item, ...]:
-    """The records of ``readout`` in wire order."""
+def encode_gas_records(readout: GasReadout, kind: DeviceKind = GAS) -> tuple[Item, ...]:
+    """The records of ``readout`` in wire order; ``kind`` picks the hourly register's VIF (``device_kinds``)."""
     records: list[DataRecord] = []
     if readout.status is not None:
         records.append(_record(STATUS, _byte(readout.status, "status")))
     if readout.equipment_identifier is not None:
         records.append(_record(EQUIPMENT_ID, readout.equipment_identifier))
     if readout.hourly is not None:
-        records.extend(_hourly_records(readout.hourly))
+        records.extend(_hourly_records(readout.hourly, kind))
     if readout.valve is not None:
         records.append(_record(VALVE, Decimal(readout.valve.value)))
     if readout.configuration is not None:
@@ -160,8 +161,12 @@ def encode_gas_records(readout: GasReadout) -> tuple[Item, ...]:
     return tuple(records)
 
 
-def decode_gas_records(items: Iterable[Item]) -> GasReadout:
-    """Read the records of a (decrypted) RSP_UD back; fillers and unknown records are skipped."""
+def decode_gas_records(items: Iterable[Item], kind: DeviceKind = GAS) -> GasReadout:
+    """Read the records of a (decrypted) RSP_UD back; fillers and unknown records are skipped.
+
+    ``kind`` says which hourly register to read: a water meter's ``4C 13`` or a heat meter's ``4C 0F``
+    share every other record with the gas meter [P2-4.2.2 §6.3, §6.4.5, §6.4.6]."""
+    readers = _READERS if kind is GAS else _readers_for(kind)
     found: dict[str, Any] = {}
     versions: list[tuple[ReadoutItem, str]] = []
     for item in items:
@@ -170,8 +175,8 @@ def decode_gas_records(items: Iterable[Item]) -> GasReadout:
         head = RecordHead(item.dib, item.vib)
         if head in _VERSION_BY_HEAD:
             versions.append((_VERSION_BY_HEAD[head], _text(item.value, "version")))
-        elif head in _READERS:
-            name, read = _READERS[head]
+        elif head in readers:
+            name, read = readers[head]
             found[name] = read(item.value, head)
     stamp, volume = found.pop("captured_at", None), found.pop("volume", None)
     actual_stamp, actual_volume = found.pop("actual_at", None), found.pop("actual_volume", None)
@@ -190,11 +195,12 @@ def decode_gas_records(items: Iterable[Item]) -> GasReadout:
 def readout_from_meter(meter: GasMeter, items: Collection[ReadoutItem]) -> GasReadout:
     """What ``meter`` sends for the readout list ``items`` (call ``meter.advance(now)`` first).
 
-    The hourly value is the one the meter stored at its last whole hour, never the live index [§6.1];
+    The hourly value is the one the meter stored at its last whole hour, never the live index [§6.1]
+    (an SMR 5 meter: at its last 5-minute mark, [P1-5.0.2 §7.3], ``gasmeter/variant.py``);
     before the first whole hour after manufacture there is none, and the actual index goes out instead,
     stamped with the meter's time of reading and the storage bit clear [§6.4.3].
     """
-    stored = meter.hourly_value
+    stored = meter.p2_value  # the last whole hour's, or an SMR 5 meter's last 5-minute mark's (variant.py)
     hourly = None
     if ReadoutItem.HOURLY_VALUE in items:
         resolution = meter.metrology.resolution_m3
@@ -327,14 +333,19 @@ def _command_byte(command: Command | None) -> int | None:
     return None if command is None else _int_byte(command.record.value, command.kind.value)
 
 
-def _hourly_records(hourly: HourlyReading) -> tuple[DataRecord, DataRecord]:
-    head = (VOLUMES if hourly.stored else ACTUAL_VOLUMES).get(hourly.resolution_m3)
-    if head is None:
-        raise RecordError(f"resolution {hourly.resolution_m3} m³ has no DSMR volume VIF; "
-                          "use 0.001 (G4/G6) or 0.01 (G10–G25) (DSMR P2 §6.4.4)")
+def _hourly_records(hourly: HourlyReading, kind: DeviceKind = GAS) -> tuple[DataRecord, DataRecord]:
+    value = hourly.volume_m3
+    if kind is GAS:
+        head = (VOLUMES if hourly.stored else ACTUAL_VOLUMES).get(hourly.resolution_m3)
+        if head is None:
+            raise RecordError(f"resolution {hourly.resolution_m3} m³ has no DSMR volume VIF; "
+                              "use 0.001 (G4/G6) or 0.01 (G10–G25) (DSMR P2 §6.4.4)")
+    else:
+        head = RecordHead(Dib(BCD8, storage=int(hourly.stored)), Vib(kind.vif(hourly.resolution_m3)))
+        value = kind.to_wire(hourly.volume_m3)
     # Type I carries no zone; DSMR P2 sends UTC with the daylight-saving fields 0 [§6.2.1 note 6].
     stamp = hourly.captured_at.astimezone(UTC).replace(tzinfo=None)
-    return _record(TIMESTAMP if hourly.stored else ACTUAL_TIMESTAMP, stamp), _record(head, hourly.volume_m3)
+    return _record(TIMESTAMP if hourly.stored else ACTUAL_TIMESTAMP, stamp), _record(head, value)
 
 
 def _record(head: RecordHead, value: Value) -> DataRecord:
@@ -396,3 +407,14 @@ _READERS: dict[RecordHead, tuple[str, _Reader]] = {
     **{head: ("actual_volume", lambda value, head: (_number(value, "volume"), _VOLUME_BY_HEAD[head]))
        for head in ACTUAL_VOLUMES.values()},
 }
+
+
+def _readers_for(kind: DeviceKind) -> dict[RecordHead, tuple[str, _Reader]]:
+    """``_READERS`` with the gas volumes swapped for ``kind``'s hourly register (4C vv stored, 0C vv actual)."""
+    readers = {head: reader for head, reader in _READERS.items() if head not in _VOLUME_BY_HEAD}
+    for resolution, vif in kind.registers:
+        def read(value: Value, _: RecordHead, step: Decimal = resolution) -> tuple[Decimal, Decimal]:
+            return kind.from_wire(_number(value, f"{kind.name} register"), step), step
+        readers[RecordHead(Dib(BCD8, storage=1), Vib(vif))] = ("volume", read)
+        readers[RecordHead(Dib(BCD8), Vib(vif))] = ("actual_volume", read)
+    return readers

@@ -31,6 +31,7 @@ from decimal import Decimal
 
 from meterkast.errors import FrameError, RecordError
 from meterkast.mbus.application import VariableData, decode_payload
+from meterkast.mbus.device_kinds import GAS, DeviceKind, kind_for_device_type
 from meterkast.mbus.gas_records import GasReadout, MeterConfiguration, decode_gas_records, encode_gas_records
 from meterkast.mbus.header import LongHeader
 from meterkast.mbus.link import C_RSP_UD, LongFrame
@@ -66,6 +67,9 @@ class GasReply:
     control: int = 0x08  # C field: RSP_UD is 08h [§4.1 Table 5]
     header_status: int = 0  # ST: "not used and its value is set to 0" [§4.2.5]
     configuration_word: int = 0  # only mode and block count on wired P2 [§4.2.6]
+    # The DEV byte of the header: gas, or a water or heat meter whose hourly register is read the same way
+    # (``value_m3`` and ``resolution_m3`` are then in that kind's unit: m³ water, GJ heat) [P2-4.2.2 §6.3].
+    device_type: int = GAS.device_type
 
 
 def read_gas_reply(
@@ -82,7 +86,8 @@ def read_gas_reply(
     plain = decrypt_payload(after_header, configuration, user_key=user_key, meter=meter, guard=guard,
                             channel=channel)
     padded = configuration.mode == EncryptionMode.AES_CBC_MODE_15
-    reply = _reply(meter, header.access, plain.records, plain.frame_counter, padded=padded)
+    kind = kind_for_device_type(meter.medium)
+    reply = _reply(meter, header.access, plain.records, plain.frame_counter, padded=padded, kind=kind)
     return replace(reply, control=frame.control, header_status=header.status, configuration_word=header.configuration)
 
 
@@ -96,7 +101,7 @@ def read_header(frame: LongFrame) -> LongHeader:
     return outer.header
 
 
-def check_layout(readout: GasReadout, plaintext: bytes, *, padded: bool, where: str) -> None:
+def check_layout(readout: GasReadout, plaintext: bytes, *, padded: bool, where: str, kind: DeviceKind = GAS) -> None:
     """The plaintext is exactly the default readout list as the gas meter writes it [§5.1, §6.3, App. B1.5].
 
     The E-meter never selects other records [§6.3.1], so a version record is out of place; the valve
@@ -115,7 +120,7 @@ def check_layout(readout: GasReadout, plaintext: bytes, *, padded: bool, where: 
     if (readout.valve is not None) != has_valve:
         raise RecordError(f"{where}: valve record {'missing' if has_valve else 'present'} while the configuration "
                           f"{readout.configuration:02X}h says {'a' if has_valve else 'no'} valve [P2-4.0.7 §6.3]")
-    records = encode_records(encode_gas_records(readout))
+    records = encode_records(encode_gas_records(readout, kind))
     expected = pad_plaintext(records) if padded else records
     if plaintext != expected:
         at = next((i for i, (a, b) in enumerate(zip(plaintext, expected, strict=False)) if a != b),
@@ -125,17 +130,17 @@ def check_layout(readout: GasReadout, plaintext: bytes, *, padded: bool, where: 
 
 
 def _reply(meter: MeterIdentity, access: int, plaintext: bytes, frame_counter: int | None, *,
-           padded: bool) -> GasReply:
-    where = f"gas meter {meter.label}"
+           padded: bool, kind: DeviceKind = GAS) -> GasReply:
+    where = f"{kind.name} meter {meter.label}"
     try:
-        readout = decode_gas_records(decode_records(plaintext))
+        readout = decode_gas_records(decode_records(plaintext), kind)
     except RecordError as exc:
         raise RecordError(f"{where}: {exc}") from exc
     hourly = readout.hourly
     if hourly is None:
         raise RecordError(f"{where}: RSP_UD has no hourly time stamp (46 6D) and hourly volume (4C 13/14) nor an "
                           "actual value [P2-4.0.7 §6.4.3, §6.4.4]")
-    check_layout(readout, plaintext, padded=padded, where=where)
+    check_layout(readout, plaintext, padded=padded, where=where, kind=kind)
     return GasReply(
         meter=meter,
         access_number=access,
@@ -148,4 +153,5 @@ def _reply(meter: MeterIdentity, access: int, plaintext: bytes, frame_counter: i
         configuration=int(readout.configuration) if readout.configuration is not None else None,
         frame_counter=frame_counter,  # mode 15 only; mode 0 carries no counter [§5.1]
         stored=hourly.stored,
+        device_type=kind.device_type,
     )

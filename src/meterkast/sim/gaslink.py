@@ -25,12 +25,14 @@ Rules every link keeps:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from meterkast.emeter.readings import MbusReading
 from meterkast.errors import NoReply
+from meterkast.gasmeter.commands import ClearStatusBits, SynchronizeClock
 from meterkast.gasmeter.events import Event as GasEvent
 from meterkast.gasmeter.meter import GasMeter
 
@@ -60,6 +62,12 @@ class GasLink(Protocol):
         """Gas-meter events the reads caused since the last call (battery drain)."""
         ...
 
+    def synchronize_clock(self, now: datetime, channel: int, e_meter_utc: datetime) -> None:
+        """Set the device's clock to ``e_meter_utc`` [P2-4.0.7 §6.2.1]; raises ``LinkError`` on failure."""
+
+    def clear_status(self, now: datetime, channel: int) -> None:
+        """Clear the device's non-permanent status bits [P2-4.0.7 §6.2.4]; raises ``LinkError`` on failure."""
+
 
 class DirectGasLink:
     """Reads the gas meter model directly: the value a perfect P2 exchange would deliver."""
@@ -67,14 +75,24 @@ class DirectGasLink:
     def __init__(self) -> None:
         self._meters: dict[int, GasMeter] = {}
         self._events: list[GasMeterEvent] = []
+        self._readers: dict[int, Callable[[datetime], MbusReading]] = {}
 
     def attach(self, channel: int, meter: GasMeter) -> None:
         self._meters[channel] = meter
 
+    def attach_reader(self, channel: int, reader: Callable[[datetime], MbusReading]) -> None:
+        """Another M-Bus device (water, heat: ``sim.installation_devices``) whose reading ``reader`` gives."""
+        self._readers[channel] = reader
+
     def detach(self, channel: int) -> None:
         self._meters.pop(channel, None)
+        getattr(self, "_readers", {}).pop(channel, None)
 
     def read(self, now: datetime, channel: int) -> MbusReading:
+        readers: dict[int, Callable[[datetime], MbusReading]] = getattr(self, "_readers", {})  # older pickles
+        reader = readers.get(channel)
+        if reader is not None:
+            return reader(now)
         meter = self._meters.get(channel)
         if meter is None:
             raise NoReply(f"no gas meter answers on M-Bus channel {channel}: nothing is attached there")
@@ -82,12 +100,30 @@ class DirectGasLink:
         if not meter.can_communicate:
             raise NoReply(f"gas meter {number} on channel {channel} does not answer: its battery is empty (SYSTEM G10)")
         self._events += [GasMeterEvent(e.at, channel, number, e) for e in meter.note_mbus_exchange(now)]
-        stored = meter.hourly_value
+        stored = meter.p2_value  # hourly (DSMR 4) or 5-minute (SMR 5) stored value (gasmeter/variant.py)
         if stored is None:
             value, captured = meter.index_m3, meter.meter_time(now).replace(microsecond=0)
         else:
             value, captured = stored.index_m3, stored.captured_at
         return MbusReading(value, captured, meter.status_byte(), meter.metrology.resolution_m3)
+
+    def synchronize_clock(self, now: datetime, channel: int, e_meter_utc: datetime) -> None:
+        """What CI 6C does, without the frame: the meter takes the time truncated to the second (type I)."""
+        meter = self._answering(channel, "synchronise the clock of")
+        when = e_meter_utc.replace(microsecond=0)
+        self._events += [GasMeterEvent(e.at, channel, str(meter.meter_number), e)
+                         for e in meter.note_mbus_exchange(now) + meter.handle(now, SynchronizeClock(when))]
+
+    def clear_status(self, now: datetime, channel: int) -> None:
+        meter = self._answering(channel, "clear the status of")
+        self._events += [GasMeterEvent(e.at, channel, str(meter.meter_number), e)
+                         for e in meter.note_mbus_exchange(now) + meter.handle(now, ClearStatusBits(0x73))]
+
+    def _answering(self, channel: int, what: str) -> GasMeter:
+        meter = self._meters.get(channel)
+        if meter is None or not meter.can_communicate:
+            raise NoReply(f"cannot {what} the gas meter on channel {channel}: nothing answers there")
+        return meter
 
     def take_events(self) -> list[GasMeterEvent]:
         events, self._events = self._events, []

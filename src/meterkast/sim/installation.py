@@ -47,6 +47,7 @@ from meterkast.errors import ClockError, CommandRefused
 from meterkast.gasmeter import commands as gas_commands
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.gasmeter.metrology import METROLOGY, MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.randomness import RandomSource
 from meterkast.sim.electricity import ElectricityUse, LoadStep
 from meterkast.sim.gaslink import DirectGasLink, GasLink, GasMeterEvent
@@ -70,6 +71,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
+from meterkast.sim.installation_devices import AddSubMeter, DecoupleSubMeter, SubMeterWiring
 from meterkast.sim.installation_wiring import Wiring
 from meterkast.sim.p2_link import P2GasLink
 from meterkast.sim.truth import GroundTruth
@@ -79,9 +81,9 @@ from meterkast.units import ZERO
 
 # The commands live in installation_commands.py; other modules import them from here too.
 __all__ = [
-    "DEFAULT_E_METER", "DEFAULT_GAS_METER", "P2_FAULT_KINDS", "ZONE", "AddGasMeter", "Command",
-    "CommandFailed", "CoupleGasMeter", "DecoupleGasMeter", "DriftGasMeterClock", "Event", "FlowPlan",
-    "GasSupply", "Installation", "LoadPlan", "OperateGasMeter", "PowerDown", "PowerUp", "ReplaceGasMeter",
+    "DEFAULT_E_METER", "DEFAULT_GAS_METER", "P2_FAULT_KINDS", "ZONE", "AddGasMeter", "AddSubMeter", "Command",
+    "CommandFailed", "CoupleGasMeter", "DecoupleGasMeter", "DecoupleSubMeter", "DriftGasMeterClock", "Event",
+    "FlowPlan", "GasSupply", "Installation", "LoadPlan", "OperateGasMeter", "PowerDown", "PowerUp", "ReplaceGasMeter",
     "SendValveCommand", "SetMbusUserKey", "SetP2Fault", "SetP2WrongKey", "SetTextMessage", "ShiftEMeterClock",
     "SynchronizeGasMeterClock", "TransferMbusKey",
 ]
@@ -100,7 +102,7 @@ LoadPlan = Callable[[datetime], LoadStep]  # local hour start → load from then
 Command = (
     ReplaceGasMeter | DecoupleGasMeter | CoupleGasMeter | AddGasMeter | OperateGasMeter | SendValveCommand
     | PowerDown | PowerUp | ShiftEMeterClock | DriftGasMeterClock | SynchronizeGasMeterClock | SetTextMessage
-    | SetP2Fault | SetP2WrongKey | TransferMbusKey | SetMbusUserKey
+    | SetP2Fault | SetP2WrongKey | TransferMbusKey | SetMbusUserKey | AddSubMeter | DecoupleSubMeter
 )  # fmt: skip
 
 
@@ -138,7 +140,7 @@ class _Scheduled:
     command: Command = field(compare=False)
 
 
-class Installation(Wiring):
+class Installation(Wiring, SubMeterWiring):
     def __init__(
         self,
         emeter: EMeter,
@@ -149,6 +151,7 @@ class Installation(Wiring):
         load: LoadPlan | None = None,
         link: GasLink | None = None,
         weather: WeatherSeries | None = None,
+        sub_meters: Sequence[AddSubMeter] = (),
     ) -> None:
         self.emeter = emeter
         self.link: GasLink = link if link is not None else DirectGasLink()
@@ -157,6 +160,7 @@ class Installation(Wiring):
         self.weather = weather
         self.truth = GroundTruth()
         self.supplies: list[GasSupply] = [GasSupply(1, plan)]
+        self.sub_meters = {}  # channel → water or heat meter (``installation_devices``)
         self.gas_temp_override_c: Decimal | None = None
         self._rng = rng
         self._load = load
@@ -167,8 +171,7 @@ class Installation(Wiring):
         self._order = 0
         self._pending: list[Event] = []
         self._saved_keys: dict[int, bytes] = {}
-        if gas_meter is not None:
-            self._pending += self._couple(self.supplies[0], gas_meter)
+        self._pending += self._install_first(gas_meter, sub_meters)
 
     @classmethod
     def build(
@@ -189,13 +192,17 @@ class Installation(Wiring):
         weather: WeatherSeries | None = None,
         default_key: bytes | None = None,
         more_gas_meters: Sequence[AddGasMeter] = (),
+        sub_meters: Sequence[AddSubMeter] = (),
+        gas_variant: GasMeterVariant = GasMeterVariant.DSMR4,
     ) -> Installation:
         """A household with a new gas meter and E-meter, all installed at ``start`` (more meters after it,
-        on channels 2, 3, … in order). ``annual_m3`` overrides the household's annual total."""
+        on channels 2, 3, … in order). ``annual_m3`` overrides the household's annual total; ``gas_variant``
+        makes every gas meter of the installation a DSMR 4 (hourly) or SMR 5 (5-minute) one (issue 11 item 9)."""
         start = require_utc(start, "start")
         gas = GasMeter.manufacture(
             meter_type, gas_meter_number, start, rng, initial_index_m3=initial_index_m3, default_key=default_key
         )
+        gas.variant = gas_variant
         config = household or HouseholdConfig()
         if annual_m3 is not None:
             config = replace(config, annual_m3=annual_m3)
@@ -206,8 +213,10 @@ class Installation(Wiring):
         electricity = ElectricityUse(rng, annual_kwh=annual_kwh, solar_kwp=solar_kwp, phases=phases)
         emeter = EMeter(e_meter_id, start, phases=phases)
         installation = cls(
-            emeter, rng, gas_meter=gas, plan=house.plan, load=electricity.load, link=link, weather=weather
+            emeter, rng, gas_meter=gas, plan=house.plan, load=electricity.load, link=link, weather=weather,
+            sub_meters=sub_meters,
         )
+        installation.gas_variant = gas_variant
         for command in more_gas_meters:
             installation._pending += installation._add(command)
         return installation
@@ -293,6 +302,7 @@ class Installation(Wiring):
                 self.truth.add_flow(supply.number, supply.flow.flow_m3h, self._gas_temp(supply.flow), duration_us)
             if supply.meter is not None and supply.channel is not None:
                 events += self._wrap(supply, supply.meter.advance(moment))
+        self._advance_sub_meters(moment)
         events += self.emeter.advance(moment)
         self._now = moment
 
@@ -314,6 +324,7 @@ class Installation(Wiring):
                 events.append(CommandFailed(now, command, str(exc)))
         for channel in self.emeter.polls_due(now):
             events += self._read(channel)
+        events += self._gas_commands_at_once()  # clock syncs after a clock change (emeter.gas_clock)
 
     def _start_hour(self, hour: datetime, events: list[Event]) -> None:
         if self._hour_open is not None:
@@ -362,6 +373,8 @@ class Installation(Wiring):
         meter = self._manufacture(
             supply, command.meter_type, command.meter_number, command.initial_index_m3, command.default_key
         )
+        if command.variant is not None:  # before the meter first advances (its supply has no flow yet)
+            meter.variant = command.variant
         events = self._couple(supply, meter)
         self.supplies.append(supply)
         return events

@@ -22,12 +22,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from meterkast.emeter.emeter import EMeter
+from meterkast.emeter.gas_clock import GasCommand, SyncReason
 from meterkast.emeter.readings import MbusDeviceIdentity
 from meterkast.errors import CommandRefused, LinkError
 from meterkast.gasmeter import commands as gas_commands
 from meterkast.gasmeter.events import Event as GasEvent
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.mbus.keys import KEY_SIZE
 from meterkast.randomness import RandomSource
 from meterkast.sim.gaslink import GasLink, GasMeterEvent
@@ -50,6 +52,7 @@ from meterkast.sim.installation_commands import (
     SynchronizeGasMeterClock,
     TransferMbusKey,
 )
+from meterkast.sim.installation_devices import AddSubMeter, DecoupleSubMeter
 from meterkast.sim.p2_link import P2GasLink, RefusedFrame
 
 if TYPE_CHECKING:
@@ -65,11 +68,18 @@ class Wiring:
     _rng: RandomSource
     _now: datetime
     _saved_keys: dict[int, bytes]  # channel → the E-meter's real P2 key while a wrong one is injected
+    # Issue 11 item 9: the generation of the gas meters the installation gets (a replacement keeps the old
+    # meter's). Class-level default, so installations pickled before it existed stay DSMR 4.
+    gas_variant: GasMeterVariant = GasMeterVariant.DSMR4
 
     if TYPE_CHECKING:  # Installation's: a new gas line with its household, and the gas temperature in force
         def _add(self, command: AddGasMeter) -> list[Event]: ...
 
         def _gas_temp(self, step: FlowStep) -> Decimal: ...
+
+        def _add_sub_meter(self, command: AddSubMeter) -> list[Event]: ...
+
+        def _decouple_sub_meter(self, command: DecoupleSubMeter) -> list[Event]: ...
 
     # -- the E-meter's reads over the link (DSMR-M 4.5.5) ----------------------------------------------
 
@@ -84,9 +94,36 @@ class Wiring:
             events += self.link.take_events()
             rejected = isinstance(exc, RefusedFrame)
             events += self.emeter.record_read_failure(self._now, channel, str(exc), rejected=rejected)
+            if isinstance(exc, RefusedFrame) and exc.clock_only:
+                self.emeter.mbus.clock_off(channel)  # synced at once (_gas_commands_at_once)
             return events
         events += self.link.take_events()
         events += self.emeter.record_reading(self._now, channel, reading)
+        return events + self._gas_commands(channel, self.emeter.mbus.after_read(channel))
+
+    def _gas_commands_at_once(self) -> list[Event]:
+        """Clock syncs due now, not after a read: the E-meter's clock changed (emeter.gas_clock)."""
+        if not self.emeter.powered:
+            return []
+        events: list[Event] = []
+        for channel in self.emeter.mbus.syncs_at_once():
+            events += self._gas_commands(channel, [GasCommand.SYNC_CLOCK])
+        return events
+
+    def _gas_commands(self, channel: int, commands: Sequence[GasCommand]) -> list[Event]:
+        """Send the E-meter's clock sync / status clear over the link [P2-4.0.7 §6.2.1, §6.2.4]."""
+        events: list[Event] = []
+        for command in commands:
+            failure: str | None = None
+            try:
+                if command is GasCommand.SYNC_CLOCK:
+                    self.link.synchronize_clock(self._now, channel, self._emeter_clock())
+                else:
+                    self.link.clear_status(self._now, channel)
+            except LinkError as exc:
+                failure = str(exc)
+            events += self.link.take_events()
+            events += self.emeter.record_gas_command(self._now, channel, command, failure)
         return events
 
     def _wrap(self, supply: GasSupply, gas_events: Sequence[GasEvent]) -> list[Event]:
@@ -97,7 +134,7 @@ class Wiring:
 
     # -- commands ----------------------------------------------------------------------------------------
 
-    def _apply(self, command: Command) -> list[Event]:
+    def _apply(self, command: Command) -> list[Event]:  # noqa: PLR0911 -- one dispatch per command type
         match command:
             case ReplaceGasMeter():
                 return self._replace(command)
@@ -112,6 +149,10 @@ class Wiring:
                 return self._couple(supply, meter)
             case AddGasMeter():
                 return self._add(command)
+            case AddSubMeter():
+                return self._add_sub_meter(command)
+            case DecoupleSubMeter():
+                return self._decouple_sub_meter(command)
             case OperateGasMeter():
                 supply = self._supply_for(command.channel, "operate")
                 return self._wrap(supply, self._meter(supply).handle(self._now, command.command))
@@ -134,13 +175,12 @@ class Wiring:
                 meter = self._meter(self._supply_for(command.channel, "drift the clock of"))
                 meter.clock_offset += timedelta(seconds=command.seconds)
                 return []
-            case SynchronizeGasMeterClock():
-                supply = self._supply_for(command.channel, "synchronise the clock of")
+            case SynchronizeGasMeterClock():  # over the link, as the E-meter's own syncs [P2-4.0.7 §6.2.1]
+                channel = self._channel(self._supply_for(command.channel, "synchronise the clock of"))
                 if not self.emeter.powered:
                     raise CommandRefused("clock synchronisation refused: the E-meter is powered down")
-                e_time = self.emeter.meter_time().astimezone(UTC)
-                sync = gas_commands.SynchronizeClock(e_time)
-                return self._wrap(supply, self._meter(supply).handle(self._now, sync))
+                self.emeter.mbus.channels[channel].clock.trigger(SyncReason.REQUESTED, at_once=True)
+                return self._gas_commands(channel, [GasCommand.SYNC_CLOCK])
             case SetTextMessage():
                 return list(self.emeter.set_text_message(self._now, command.text, command.code))
             case SetP2Fault():
@@ -160,6 +200,7 @@ class Wiring:
         meter = GasMeter.manufacture(
             meter_type, number, self._now, self._rng, initial_index_m3=index_m3, default_key=key
         )
+        meter.variant = self.gas_variant
         if supply.flow is not None:
             meter.handle(self._now, gas_commands.SetFlow(supply.flow.flow_m3h, self._gas_temp(supply.flow)))
         return meter
@@ -175,7 +216,7 @@ class Wiring:
         self._refuse_if_coupled(supply)
         meter.advance(self._now)
         identity = MbusDeviceIdentity.for_meter_number(str(meter.meter_number))
-        channel, events = self.emeter.couple(self._now, identity)
+        channel, events = self.emeter.couple(self._now, identity, read_period=meter.variant.value_period)
         supply.meter, supply.channel = meter, channel
         self.link.attach(channel, meter)
         return list(events)
@@ -185,9 +226,10 @@ class Wiring:
         old, channel = self._meter(supply), self._channel(supply)
         meter_type = command.meter_type if command.meter_type is not None else old.meter_type
         new = self._manufacture(supply, meter_type, command.meter_number, command.initial_index_m3, command.default_key)
+        new.variant = old.variant  # set before the new meter first advances (it runs from the next step on)
         identity = MbusDeviceIdentity.for_meter_number(str(new.meter_number))
         events: list[Event] = []
-        events += self.emeter.replace(self._now, channel, identity)
+        events += self.emeter.replace(self._now, channel, identity, read_period=new.variant.value_period)
         self.link.detach(channel)
         self._saved_keys.pop(channel, None)
         supply.meter = new

@@ -4,7 +4,8 @@
 :class:`Scenario`; reading the file is the edge's job (``meterkast.scenario_files``). The schema is in
 ``docs/scenarios.md``; in short: ``[scenario]`` (name, start, speed, seed), ``[p1]`` (DSMR version, keys),
 ``[p2]`` (link, encryption), ``[emeter]``, ``[household]``, ``[electricity]``, ``[[gas_meter]]`` (channels
-1–4 in order) and ``[[timeline]]`` items ``{at = …, do = "<kind>", …}``.
+1–4 in order), ``[[mbus_device]]`` (water, heat: ``scenario_devices``) and ``[[timeline]]`` items
+``{at = …, do = "<kind>", …}``.
 
 ``Scenario.build(rng, weather)`` makes the :class:`~meterkast.sim.installation.Installation` and schedules
 every timeline command on it. P1 faults are not installation commands: they come out as
@@ -37,18 +38,26 @@ from meterkast.errors import InvalidInput
 from meterkast.gasmeter import commands as gas
 from meterkast.gasmeter.battery import CAPACITY_NAH
 from meterkast.gasmeter.events import ValveAction as GasValveAction
+from meterkast.gasmeter.meterclock import drift_ppb
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.p1.specs import spec_for
 from meterkast.randomness import RandomSource
 from meterkast.sim import installation as inst
 from meterkast.sim.gaslink import DirectGasLink, GasLink
 from meterkast.sim.household import HouseholdConfig
 from meterkast.sim.p2_link import P2GasLink
+from meterkast.sim.scenario_devices import add_device, decouple_device, mbus_devices
 from meterkast.sim.scenario_schema import Table, aware_time, parse_duration
 from meterkast.sim.weather import WeatherSeries
 from meterkast.units import ZERO
 
 MAX_MBUS_DEVICES = 4  # SYSTEM M3
+DEFAULT_DRIFT_PPM = Decimal(-3)
+"""A gas meter's clock a little slow: a 32.768 kHz tuning-fork crystal, trimmed at its 25 °C turnover point,
+loses 0.034 ppm/°C² away from it, so about 3.4 ppm in a meter cupboard at 15 °C (0.26 s a day); DSMR-M
+4.3.5 allows a P2 device 10 s a day (115.7 ppm). The E-meter's daily sync keeps it within a second."""
+MAX_DRIFT_PPM = 1000.0  # 86 s a day: far beyond DSMR-M 4.3.5, enough to show bit 5 every day
 DEFAULT_SPEED = 3600.0
 
 
@@ -79,6 +88,8 @@ class GasMeterSpec:
     initial_index_m3: Decimal = ZERO
     default_key: bytes | None = None
     household: HouseholdConfig | None = None  # only for the second and later meters
+    variant: GasMeterVariant = GasMeterVariant.DSMR4  # hourly (DSMR 4) or 5-minute (SMR 5) values
+    drift_ppm: Decimal = DEFAULT_DRIFT_PPM  # how fast its clock runs (gasmeter.meterclock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +121,7 @@ class Scenario:
     solar_kwp: float
     gas_meters: tuple[GasMeterSpec, ...]
     timeline: tuple[TimelineItem, ...]
+    mbus_devices: tuple[inst.AddSubMeter, ...] = ()  # water and heat meters at the start (scenario_devices)
 
     @property
     def encrypted_p2(self) -> bool:
@@ -138,9 +150,15 @@ class Scenario:
             weather=weather,
             default_key=first.default_key,
             more_gas_meters=[
-                inst.AddGasMeter(m.number, m.meter_type, m.initial_index_m3, m.household, m.default_key) for m in more
+                inst.AddGasMeter(m.number, m.meter_type, m.initial_index_m3, m.household, m.default_key, m.variant)
+                for m in more
             ],
+            sub_meters=self.mbus_devices,
+            gas_variant=first.variant,  # also what meters coupled later in the timeline get
         )
+        for channel, meter in enumerate(self.gas_meters, start=1):
+            if meter.drift_ppm:
+                installation.schedule(self.start, inst.OperateGasMeter(gas.SetClockDrift(meter.drift_ppm), channel))
         for item in self.timeline:
             for at, command in item.commands:
                 installation.schedule(at, command)
@@ -238,9 +256,21 @@ def _power_failure(t: Table, at: datetime, until: datetime | None) -> _Made:
     return [(at, inst.PowerDown()), (until, inst.PowerUp())], None
 
 
+def _drift_ppm(t: Table, default: Decimal) -> Decimal:
+    ppm = Decimal(repr(t.number("drift_ppm", float(default), low=-MAX_DRIFT_PPM, high=MAX_DRIFT_PPM)))
+    try:
+        drift_ppb(ppm)
+    except InvalidInput as exc:
+        raise t.fail("drift_ppm", str(exc)) from exc
+    return ppm
+
+
 def _clock_drift(t: Table, at: datetime, _: datetime | None) -> _Made:
+    meter = t.choice("meter", ("e-meter", "gas-meter"), "e-meter")
+    if meter == "gas-meter" and "drift_ppm" in t.data:  # the crystal's rate from now on
+        return [(at, inst.OperateGasMeter(gas.SetClockDrift(_drift_ppm(t, ZERO)), _channel(t)))], None
     seconds = t.number("seconds", low=-86400, high=86400)
-    if t.choice("meter", ("e-meter", "gas-meter"), "e-meter") == "e-meter":
+    if meter == "e-meter":
         return [(at, inst.ShiftEMeterClock(seconds))], None
     return [(at, inst.DriftGasMeterClock(seconds, _channel(t)))], None
 
@@ -290,6 +320,8 @@ _KINDS: dict[str, _Kind] = {
     "decouple-gas-meter": _Kind(_decouple),
     "couple-gas-meter": _Kind(_couple),
     "add-gas-meter": _Kind(_add),
+    "add-mbus-device": _Kind(add_device),
+    "decouple-mbus-device": _Kind(decouple_device),
     "power-failure": _Kind(_power_failure, window=True),
     "clock-drift": _Kind(_clock_drift),
     "sync-gas-clock": _Kind(_sync),
@@ -364,8 +396,10 @@ def _gas_meter(t: Table, first: bool) -> GasMeterSpec:
     household = None if first else _extra_household(t)
     if first and "annual_m3" in t.data:
         raise t.fail("annual_m3", "the first gas meter is the house's: set its use in [household]")
+    variant = GasMeterVariant(t.choice("variant", tuple(v.value for v in GasMeterVariant), "dsmr4"))
+    drift = _drift_ppm(t, DEFAULT_DRIFT_PPM)
     t.done()
-    return GasMeterSpec(number, meter_type, index, key, household)
+    return GasMeterSpec(number, meter_type, index, key, household, variant, drift)
 
 
 def _household(t: Table) -> HouseholdConfig:
@@ -458,11 +492,12 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     solar_kwp = electricity.number("solar_kwp", 0.0, low=0, high=100)
     electricity.done()
     meters = _gas_meters(top, source)
+    devices = mbus_devices(top, len(meters))
     items = [_timeline_item(t, head.start, link) for t in top.tables("timeline")]
     items.sort(key=lambda item: item.at)
     _check_windows(items, source)
     top.done()
     return Scenario(
         head.name, head.description, head.start, head.speed, head.seed, version, p1_keys, link, encrypted,
-        emeter_id, phases, household, annual_kwh, solar_kwp, meters, tuple(items),
+        emeter_id, phases, household, annual_kwh, solar_kwp, meters, tuple(items), devices,
     )  # fmt: skip

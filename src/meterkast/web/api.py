@@ -89,7 +89,9 @@ GAS_METER = obj(
 )
 CHANNEL = obj(
     {"channel": {"type": "integer"}, "equipment_id": maybe(text()), "value_m3": maybe(DECIMAL),
-     "capture_time": maybe(ISO)},
+     "capture_time": maybe(ISO),
+     # which M-Bus device (manual §8): 0-n:24.1.0, its kind and the unit of value_m3 (m3 gas/water, GJ heat)
+     "device_type": {"type": "integer"}, "kind": maybe(text()), "unit": text()},
     ["channel", "equipment_id", "value_m3", "capture_time"],
 )
 EVENT = obj(

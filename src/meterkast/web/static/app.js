@@ -400,7 +400,7 @@ function deltas(values) {
 }
 
 async function refreshProfile() {
-  const result = await api("GET", `/api/emeter/profiles/${profileKind}`);
+  const result = await api("GET", `/api/emeter/profiles/${profileKind}?channel=${profileChannel}`);
   if (!result.ok) return;
   const entries = result.data;
   const values = entries.map((e) => num(e.value_m3));
@@ -422,12 +422,36 @@ async function refreshProfile() {
 
 function renderEmeter(emeter) {
   $("#emeter-id").textContent = emeter.id || "";
-  const channel = (emeter.channels || [])[0] || {};
+  const channel = gasChannel(emeter);
   facts($("#emeter-facts"), [
     ["power", emeter.power_kw !== undefined && emeter.power_kw !== null ? `${emeter.power_kw} kW` : "—", "mono"],
     [`gas, channel ${channel.channel ?? 1}`, channel.value_m3 ? `${channel.value_m3} m³` : "no value yet", "mono"],
     ["captured", when(channel.capture_time)],
     ["gas meter", channel.equipment_id || "—", "mono"],
+  ]);
+}
+
+// -- gas meter clock: drift, deviation, P2 synchronisation (DSMR-M 4.5.89; P2 §6.2.1, §6.2.4) -------------
+function renderGasClock(meters) {
+  const meter = meters[0];
+  if (!meter) {
+    facts($("#gas-clock-facts"), [["gas meter", "none coupled"]]);
+    facts($("#gas-clock-sync"), []);
+    return;
+  }
+  const signed = (s) => `${Number(s) > 0 ? "+" : ""}${s} s`;
+  const far = Math.abs(Number(meter.vs_emeter_s)) > 60;
+  facts($("#gas-clock-facts"), [
+    ["vs true time", signed(meter.deviation_s), "mono"],
+    ["vs E-meter", signed(meter.vs_emeter_s), far ? "mono bad" : "mono"],
+    ["drift", `${meter.drift_ppm} ppm`, "mono"],
+    ["status bit 5", meter.clock_sync_error ? "set (> 60 s)" : "clear", meter.clock_sync_error ? "bad" : ""],
+  ]);
+  facts($("#gas-clock-sync"), [
+    ["last P2 sync", meter.last_sync ? when(meter.last_sync) : "not yet"],
+    ["reason", meter.last_reason ?? "—"],
+    ["next", meter.pending ? `pending: ${meter.pending}` : "daily after 00:01 read"],
+    ["failed", String(meter.failures), meter.failures ? "bad" : "muted"],
   ]);
 }
 
@@ -455,7 +479,7 @@ async function refreshTruth() {
 }
 
 function renderTruth(truth, meter, emeter) {
-  const channel = (emeter.channels || [])[0] || {};
+  const channel = gasChannel(emeter);
   facts($("#truth-facts"), [
     ["true gas, total", `${m3(truth.total_m3)} m³`, "mono"],
     ["meter index", `${meter.index_m3 ?? "—"} m³`, "mono"],
@@ -512,7 +536,7 @@ function renderTelegrams() {
   );
   const pre = $("#telegram");
   pre.replaceChildren(...current.text.replace(/\r/g, "").split("\n").map((row) => {
-    const cls = row.startsWith("!") ? `crc crc-${verdict}` : /^0-\d:24\.2\.[13]/.test(row) ? "gas" : "";
+    const cls = row.startsWith("!") ? `crc crc-${verdict}` : row.startsWith(`0-${profileChannel}:24.2.`) ? "gas" : "";
     return el("span", { class: cls }, `${row}\n`);
   }));
   $("#telegrams tbody").replaceChildren(...telegrams.slice().reverse().map((t) => {
@@ -712,6 +736,8 @@ async function refresh() {
   renderClock(state.clock || {});
   renderMeter(state.gas_meter || {});
   renderEmeter(state.emeter || {});
+  renderMbusChannels(state.emeter || {});
+  renderGasClock(state.gas_clock || []);
   renderTruth(state.truth || {}, state.gas_meter || {}, state.emeter || {});
   $("#p1-version").textContent = state.p1 ? `DSMR ${state.p1.version}${state.p1.port ? ` · tcp port ${state.p1.port}` : ""}` : "";
   document.body.dataset.ready = "true";
@@ -725,6 +751,34 @@ async function loop() {
     await Promise.all([refreshProfile(), refreshTruth()]);
   }
   setTimeout(loop, POLL_MS);
+}
+
+// -- the devices on the E-meter's M-Bus channels (Liander manual §8; [P1-4.2.2 §6.3–6.5]) -------------
+// Channels follow the order of installation, so gas need not be on 0-1: the gas views above use the
+// channel whose device type is 003, and this table shows what is on every channel.
+const DEVICE_NAMES = { 2: "electricity", 3: "gas", 4: "heat", 7: "water" };
+let profileChannel = 1;
+
+function gasChannel(emeter) {
+  const channels = emeter.channels || [];
+  const gas = channels.find((c) => (c.device_type ?? 3) === 3) || {};
+  if (gas.channel) profileChannel = gas.channel;
+  return gas;
+}
+
+function renderMbusChannels(emeter) {
+  const rows = (emeter.channels || []).map((c) => {
+    const type = c.device_type ?? 3;
+    const name = c.kind || DEVICE_NAMES[type] || "unknown";
+    return el("tr", { "data-kind": name },
+      el("td", { class: "num mono" }, `0-${c.channel}`),
+      el("td", {}, `${name} `, el("span", { class: "muted mono" }, String(type).padStart(3, "0"))),
+      el("td", { class: "mono" }, c.equipment_id || "—"),
+      el("td", { class: "num mono" }, c.value_m3 ? `${c.value_m3} ${c.unit === "m3" || !c.unit ? "m³" : c.unit}` : "no value yet"),
+      el("td", {}, when(c.capture_time)),
+    );
+  });
+  $("#mbus-channels tbody").replaceChildren(...(rows.length ? rows : [emptyRow(5, "no M-Bus device coupled")]));
 }
 
 buildLcd();
