@@ -20,10 +20,11 @@ import pytest
 from meterkast.central.model import AuthScope, ConsentLevel
 from meterkast.cli import parse_args
 from meterkast.commands import cs, cs_supplier, mqtt_args, run
-from meterkast.commands.mbus import scan
+from meterkast.commands.mbus import gateway, scan
 from meterkast.io import mbus_transport, mqtt_publisher, p1_server
 from meterkast.live import runner, store
 from meterkast.mqtt import messages
+from meterkast.sim import gateway_devices
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
@@ -33,7 +34,8 @@ HEAVY = (
     "starlette", "uvicorn", "fastapi", "cryptography", "sqlite3", "pg8000", "aiomqtt", "pyarrow", "hypothesis",
     "serial", "asyncio", "meterkast.dlms", "meterkast.cosem", "meterkast.emeter", "meterkast.central",
     "meterkast.web", "meterkast.p4", "meterkast.live", "meterkast.sim", "meterkast.cs", "meterkast.io.p1_server",
-    "meterkast.io.p1_reader", "meterkast.io.mqtt_publisher", "meterkast.mbus.security",
+    "meterkast.io.p1_reader", "meterkast.io.mqtt_publisher", "meterkast.mbus.security", "meterkast.export",
+    "meterkast.io.mbus_gateway",
 )
 
 PROBE = """
@@ -99,6 +101,7 @@ def test_the_repeated_defaults_agree_with_their_owners() -> None:
     assert mqtt_args.DEFAULT_PREFIX == messages.DEFAULT_PREFIX
     assert mqtt_args.DEFAULT_DISCOVERY_PREFIX == messages.DEFAULT_DISCOVERY_PREFIX
     assert scan.DEFAULT_REPLY_WAIT_S == mbus_transport.DEFAULT_REPLY_WAIT_S
+    assert gateway.MAX_GAS_METERS == gateway_devices.MAX_GAS_METERS
     assert [level.value for level in ConsentLevel] == cs.LEVELS
     assert [scope.value for scope in AuthScope] == cs_supplier.SCOPES
 

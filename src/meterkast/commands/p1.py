@@ -233,6 +233,8 @@ async def serve(args: argparse.Namespace, start: datetime, until: datetime | Non
 
 def _key_hint(key: str) -> str:
     """Which keys a reader needs for ``--key`` (docs/p1.md, "Encrypted P1")."""
+    from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY  # noqa: PLC0415 - serve's own (module docstring)
+
     return (
         f"encrypted (AES-128-GCM, Smarty framing): encryption key {key.upper()}, authentication key "
         f"{SMARTY_AUTHENTICATION_KEY.hex().upper()}; dsmr_parser: version 'MSn' with encryption_key only"
