@@ -9,6 +9,7 @@ their owners.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -118,3 +119,15 @@ def test_python_dash_m_meterkast_is_the_console_script(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0
     assert done.stdout.startswith("meterkast ")
+
+
+@pytest.mark.parametrize("package", ["meterkast.p1", "meterkast.mbus"])
+def test_a_lazily_exporting_package_still_gives_every_name_it_lists(package: str) -> None:
+    """``meterkast.p1`` and ``meterkast.mbus`` import a submodule on first use of one of its names (PEP 562)."""
+    module = importlib.import_module(package)
+    for name in module.__all__:
+        value = getattr(module, name)
+        assert getattr(importlib.import_module(f"{package}.{module._WHERE[name]}"), name) is value
+    assert set(module._WHERE) == set(module.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        _ = module.nothing_here
