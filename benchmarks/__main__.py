@@ -16,17 +16,18 @@ import time
 
 import benchmarks
 
-# Rough seconds each takes on a 2-CPU machine (full, quick), for the plan only: quick ones as measured at
-# load average ~2.5, full ones scaled from them by the size of their input (fuzz: 100x the inputs).
+# Rough seconds each takes on a 2-CPU machine shared with other work (load average ~4), for the plan only:
+# (full, quick). Quick ones as measured; cli_startup full as measured (21 runs a side); the other full ones
+# scaled from their quick runs by the size of their input (fuzz: 100x the inputs).
 ESTIMATES: dict[str, tuple[float, float]] = {
-    "bench_cli_startup": (70, 12),
-    "bench_cs_fleet": (40, 2),
+    "bench_cli_startup": (150, 24),
+    "bench_cs_fleet": (60, 4),
     "bench_dlms": (1, 1),
-    "bench_fuzz": (240, 3),
-    "bench_gasmeter_20y": (30, 2),
+    "bench_fuzz": (400, 4),
+    "bench_gasmeter_20y": (45, 2),
     "bench_mbus_decode": (1, 1),
-    "bench_p1_parse": (20, 2),
-    "bench_run_year": (35, 5),
+    "bench_p1_parse": (25, 2),
+    "bench_run_year": (60, 9),
 }
 UNKNOWN_S = (30.0, 5.0)
 
