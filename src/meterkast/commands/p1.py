@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from meterkast.clock import SimClock, SystemClock
+from meterkast.commands import p1_check
 from meterkast.commands.meter import parse_start
 from meterkast.commands.mqtt_args import add_mqtt_arguments, maybe_publishing, mqtt_publisher
 from meterkast.commands.run import parse_speed
@@ -66,6 +67,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--replace-gas-at", help="replace the gas meter at this simulated instant (ISO 8601)")
     serve.add_argument("--key", help="encrypt telegrams with this AES-128 key (32 hex digits)")
     serve.add_argument("--backlog", type=int, default=256, help="telegrams queued per client before it is cut off")
+    p1_check.add_serve_arguments(serve)
     serve.set_defaults(handler=serve_command)
 
     read = verbs.add_parser("read", help="read telegrams from tcp://host:port or a serial device")
@@ -84,6 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parse.add_argument("file", metavar="FILE")
     parse.add_argument("--json", action="store_true", help="one JSON object per telegram, with its problems")
     parse.set_defaults(handler=parse_command)
+    p1_check.register_check(verbs)
 
 
 # -- shared helpers ----------------------------------------------------------------------------------
@@ -218,7 +221,7 @@ def serve_command(args: argparse.Namespace) -> int:
     start = parse_start(args.start) if args.start else SystemClock().now().replace(microsecond=0)
     until = parse_start(args.until, "--until") if args.until else None
     try:
-        asyncio.run(serve(args, start, until))
+        asyncio.run(p1_check.serve_situation_command(args) if args.situation else serve(args, start, until))
     except KeyboardInterrupt:
         print("meterkast: stopped", file=sys.stderr)
     return 0

@@ -76,9 +76,10 @@ def _instant(record: Record, where: str) -> datetime:
 
 
 def check(situation: Situation, truths: Sequence[Record], report: Sequence[Record], *,
-          latest: bool = False) -> Result:
-    """Compare the intact telegrams' ``truths`` (in order) with the consumer's ``report``."""
-    fields = situation.fields
+          latest: bool = False, uncarried: frozenset[str] = frozenset()) -> Result:
+    """Compare the intact telegrams' ``truths`` (in order) with the consumer's ``report``; ``uncarried``:
+    fields the consumer's report format cannot carry (not compared)."""
+    fields = tuple(f for f in situation.fields if f not in uncarried)
     if latest:
         if not truths:
             return Result(situation.name, 0)
