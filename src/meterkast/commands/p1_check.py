@@ -115,10 +115,11 @@ def fetch_ha_states(base_url: str, token: str) -> Any:
     url = base_url.rstrip("/") + "/api/states"
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the user's own HA URL
+        with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as exc:
-        raise LinkError(f"{url}: HTTP {exc.code} {exc.reason}" + (" (check --token)" if exc.code == 401 else "")) from exc
+        hint = " (check --token)" if exc.code == 401 else ""
+        raise LinkError(f"{url}: HTTP {exc.code} {exc.reason}{hint}") from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise LinkError(f"{url}: {exc}") from exc
 

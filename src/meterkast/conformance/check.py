@@ -93,7 +93,8 @@ def check(situation: Situation, truths: Sequence[Record], report: Sequence[Recor
     for i, record in enumerate(report):
         key = _instant(record, f"record {i + 1}")
         if key in by_time:
-            differences.append((key, f"telegram {record['timestamp']}: reported twice (records {by_time[key][0]} and {i + 1})"))
+            twice = f"reported twice (records {by_time[key][0]} and {i + 1})"
+            differences.append((key, f"telegram {record['timestamp']}: {twice}"))
         by_time[key] = (i + 1, record)
     expected_times = set()
     for expected in truths:
