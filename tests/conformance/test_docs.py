@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from meterkast.conformance.doc import BEGIN, END, block, table
+from meterkast.conformance.situations import BY_NAME
 from tests.conformance.expected import DSMR_PARSER
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
@@ -26,6 +27,4 @@ def test_doc_table_matches_the_measured_outcomes() -> None:
 
 
 def test_every_situation_has_an_expected_outcome() -> None:
-    from meterkast.conformance.situations import BY_NAME
-
     assert set(DSMR_PARSER) == set(BY_NAME)
