@@ -1,7 +1,8 @@
 """Scenario and weather files at the edge: read the text, hand it to the sans-I/O parsers (issue 5).
 
 ``load_scenario(name_or_path)`` takes a path to a TOML file, or the name of a scenario shipped in
-``meterkast/scenarios/`` (``default``, ``dst-autumn``, ``meter-swap``, ``faults``, ``second-device``);
+``meterkast/scenarios/`` (``default``, ``dst-autumn``, ``meter-swap``, ``faults``, ``second-device``,
+``smr5``);
 None means ``default``, the embedded defaults of ``meterkast run``. ``load_weather()`` reads the packaged
 De Bilt series (``meterkast/data/de_bilt_1991_2020.csv``). Reading goes through ``importlib.resources``,
 so both work from a wheel as well as from a source tree.

@@ -75,7 +75,8 @@ def test_parse_reports_bad_telegrams_with_their_position(tmp_path: Path, capsys:
     assert objects[0]["problems"] == [
         {"line": 1, "text": "noise before", "reason": "14 bytes before the telegram's '/' ignored"}
     ]
-    assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line 28): CRC mismatch: the telegram says")
+    bad_line = data[:bad_at].count(b"\n") + 1
+    assert errors[0].startswith(f"{path}: telegram at byte {bad_at} (line {bad_line}): CRC mismatch: the telegram says")
     assert "values shown but not verified" in errors[0]
     assert f"byte {bad_at + len(bad_crc)} " in errors[1] and "cut off" in errors[1]
     assert main(["p1", "parse", str(path)]) == 1

@@ -146,7 +146,8 @@ def test_ctrl_c_stops_cleanly_with_exit_0_after_serving_p1_and_http(tmp_path: Pa
             received = b""
             while b"!" not in received[received.find(b"/"):] or received.find(b"/") < 0:
                 received += sock.recv(4096)
-        assert b"0-1:24.2.1(" in received, "a DSMR telegram with the gas reading"
+        # the gas meter's lines; its reading line only from the first read at 00:01 on (issue 11 item 7)
+        assert b"0-1:24.1.0(003)" in received, "a DSMR telegram with the gas meter"
         state = get_json(f"{web.group(1)}/api/state")
         assert state["gas_meter"]["meter_number"] == "G0001123456789012"
         assert state["p1"]["port"] == int(p1.group(1))

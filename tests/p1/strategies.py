@@ -41,6 +41,8 @@ def mbus_channel(draw: st.DrawFn, channel: int, version: str) -> MbusChannel:
     valve = draw(st.none() | st.integers(0, 9)) if gas_profile else None
     if emptied:
         return MbusChannel(channel, device_type, draw(st.text(LATIN1, max_size=20)), valve=valve)
+    if draw(st.booleans()) and draw(st.booleans()):  # installed, no value yet: no reading line
+        return MbusChannel(channel, device_type, draw(st.text(LATIN1, max_size=20)), valve=valve, awaiting_first=True)
     resolution = draw(st.sampled_from([G4_G6_RESOLUTION, ABOVE_G6_RESOLUTION]))
     decimals = -int(resolution.as_tuple().exponent)
     return MbusChannel(

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from meterkast.errors import InvalidInput
@@ -71,6 +71,9 @@ def test_hot_water_follows_the_week() -> None:
     meter_type=st.sampled_from(list(MeterType)),
     annual=st.floats(800, 2500),
 )
+# Found by Hypothesis: a large household's hour of cooking (0.178 m³) above the drawn hob flow (0.175 m³/h)
+# was cut at one hour of burning and 0.003 m³ of demand was lost.
+@example(seed=2634, hour=2634, meter_type=MeterType.G4, annual=2338.0)
 def test_flows_are_within_the_meter_range_and_carry_the_demand(
     seed: int, hour: int, meter_type: MeterType, annual: float
 ) -> None:

@@ -144,8 +144,10 @@ def test_channel_shows_no_value_between_replacement_and_the_new_meters_first_rea
     installation.handle(START + timedelta(hours=2, minutes=30), ReplaceGasMeter(NEW_METER))
     channel = telegram_data(installation, "4").mbus[0]
     assert (channel.equipment_id, channel.value, channel.capture_time) == (NEW_METER, None, None)
-    assert b"0-1:24.2.1(700101010000W)(00000000)" in telegram_bytes(installation, "4")
-    assert telegram_data(installation, "2.2").mbus == ()  # DSMR 2.2 has no emptied form
+    assert channel.awaiting_first  # no value received yet: no 0-1:24.2.1 line [P1-4.2.2 §6.3]
+    sent = telegram_bytes(installation, "4")
+    assert b"0-1:24.1.0(003)" in sent and b"0-1:24.2.1" not in sent
+    assert b"0-1:24.3.0" not in telegram_bytes(installation, "2.2")
 
 
 def test_decouple_then_couple_a_new_meter_on_the_freed_channel() -> None:

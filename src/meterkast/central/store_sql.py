@@ -186,6 +186,15 @@ class SqlStore:
             rd.check_consent(history, connection, _period(period_type), span, ("returning", moment))
             return rd.select_readings(db, connection, period_type, span)
 
+    def export_readings(
+        self, period_types: Iterable[PeriodType], from_: datetime, to: datetime, *, now: datetime
+    ) -> tuple[list[Reading], list[tuple[Connection, PeriodType]]]:
+        """Stored readings of every connection for ``meterkast cs export``, and what consent withheld."""
+        span, moment = _span(from_, to), aware_utc(now, "now")
+        kinds = [_period(p) for p in period_types]
+        with self._tx(write=False) as db:
+            return rd.select_export(db, kinds, span, moment)
+
     def missing_periods(
         self,
         connection: Connection,

@@ -172,6 +172,36 @@ def store_readings(db: Database, batch: Sequence[Reading]) -> int:
     return new
 
 
+def select_export(
+    db: Database, period_types: Sequence[PeriodType], span: tuple[datetime, datetime], now: datetime
+) -> tuple[list[Reading], list[tuple[Connection, PeriodType]]]:
+    """Every stored reading in ``span`` of ``period_types``, all connections, for an export; a connection's
+    readings of a profile its consent in force at ``now`` does not allow are withheld (SYSTEM C2:
+    withdrawal takes effect at once) and listed as (connection, period type)."""
+    to_db = db.dialect.time_to_db
+    names = {p.value: p for p in period_types}
+    rows = db.run(
+        f"SELECT {_COLUMNS} FROM readings WHERE capture_time >= :lo AND capture_time <= :hi "
+        "ORDER BY connection, period_type, capture_time, gas_meter",
+        {"lo": to_db(span[0]), "hi": to_db(span[1])},
+    )
+    kept: list[Reading] = []
+    withheld: dict[tuple[str, str], tuple[Connection, PeriodType]] = {}
+    levels: dict[str, ConsentLevel] = {}
+    for row in rows:
+        if row[3] not in names:
+            continue
+        reading = _reading(db, row)
+        ean = reading.connection.ean
+        if ean not in levels:
+            levels[ean] = rules.level_at(history_pairs(db, reading.connection), now)
+        if rules.consent_allows(levels[ean], reading.period_type):
+            kept.append(reading)
+        else:
+            withheld[(ean, reading.period_type.value)] = (reading.connection, reading.period_type)
+    return kept, list(withheld.values())
+
+
 def select_readings(
     db: Database, connection: Connection, period_type: PeriodType, span: tuple[datetime, datetime]
 ) -> list[Reading]:

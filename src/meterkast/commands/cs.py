@@ -5,6 +5,7 @@
     meterkast cs consent EAN none|standard|detailed        the customer's choice, from now on
     meterkast cs alarms [--emeter ID]                      open alarms
     meterkast cs ack ID / meterkast cs close ID            acknowledge or close an alarm
+    meterkast cs export --format csv|parquet [--out FILE]  stored readings as a table (``cs_export``)
     meterkast cs supplier EAN [--scope S] [--by B]         the supplier's m³(n), MJ, kWh (commands/cs_supplier.py)
 
 This module is a composition root (STYLE 11): it builds the clock, random sources, the store (with its
@@ -33,7 +34,7 @@ from typing import Any
 from meterkast.central import KeySealer, SqlStore, open_store
 from meterkast.central.model import Connection, ConsentLevel
 from meterkast.clock import SystemClock
-from meterkast.commands import cs_supplier
+from meterkast.commands import cs_export, cs_supplier
 from meterkast.commands.meter import parse_start
 from meterkast.cs.fleet import build_fleet
 from meterkast.cs.fleet_serve import FleetServer
@@ -113,6 +114,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         command.add_argument("alarm_id", type=int)
         command.set_defaults(handler=alarm_command, verb=verb)
 
+    cs_export.register(commands, with_store)  # meterkast cs export (issue 13)
     cs_supplier.add_parser(commands, with_store)  # the supplier's view (SYSTEM G4): commands/cs_supplier.py
 
 

@@ -2,7 +2,8 @@
 
 - ``serve`` runs the installation (household → gas meter → E-meter) on the simulated clock and sends its
   telegrams to every TCP client (ser2net style) and, with ``--pty``, to a pseudo-terminal whose path it
-  prints;
+  prints; ``--gas-variant smr5`` makes the gas meter an SMR 5 one, whose 5-minute values P1 shows
+  [P1-5.0.2 §7.3] (default ``dsmr4``: hourly values, DSMR-M 4.5.5);
 - ``read`` connects to ``tcp://host:port`` or opens a serial device and prints each telegram (one JSON
   object per line with ``--json``), reconnecting after drops;
 - ``parse`` reads every telegram in a file (or stdin) and shows each one's values, even with a CRC
@@ -30,9 +31,11 @@ from meterkast.clock import SimClock, SystemClock
 from meterkast.commands import p1_check
 from meterkast.commands.meter import parse_start
 from meterkast.commands.mqtt_args import add_mqtt_arguments, maybe_publishing, mqtt_publisher
+from meterkast.commands.p1_export import add_format_arguments, table_sink, write_row
 from meterkast.commands.run import parse_speed
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
 from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader
 from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server, Pacer
@@ -64,6 +67,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--start", help="simulated start instant, ISO 8601 (default: now)")
     serve.add_argument("--until", help="stop after this simulated instant (ISO 8601)")
     serve.add_argument("--type", default="G4", help="gas meter type (default G4)")
+    serve.add_argument(
+        "--gas-variant", default="dsmr4", choices=[v.value for v in GasMeterVariant],
+        help="dsmr4: hourly gas values (default); smr5: an SMR 5 gas meter's 5-minute values [P1-5.0.2 §7.3]",
+    )
     serve.add_argument("--replace-gas-at", help="replace the gas meter at this simulated instant (ISO 8601)")
     serve.add_argument("--key", help="encrypt telegrams with this AES-128 key (32 hex digits)")
     serve.add_argument("--backlog", type=int, default=256, help="telegrams queued per client before it is cut off")
@@ -80,11 +87,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     read.add_argument("--baud", type=int, help="serial speed (default 115200, 9600 for 2.2)")
     read.add_argument("--retries", type=int, help="give up after this many failed reconnections in a row")
     add_mqtt_arguments(read)
+    add_format_arguments(read)
     read.set_defaults(handler=read_command)
 
     parse = verbs.add_parser("parse", help="decode every telegram in a file ('-' = stdin)")
     parse.add_argument("file", metavar="FILE")
     parse.add_argument("--json", action="store_true", help="one JSON object per telegram, with its problems")
+    add_format_arguments(parse)
     parse.set_defaults(handler=parse_command)
     p1_check.register_check(verbs)
 
@@ -181,7 +190,8 @@ def _write(line: str) -> None:
 
 def _build_port(args: argparse.Namespace, start: datetime) -> P1Port:
     rng = random.Random(args.seed)
-    installation = Installation.build(start, rng, meter_type=MeterType.parse(args.type))
+    variant = GasMeterVariant(args.gas_variant)
+    installation = Installation.build(start, rng, meter_type=MeterType.parse(args.type), gas_variant=variant)
     if args.replace_gas_at:
         replace_at = parse_start(args.replace_gas_at, "--replace-gas-at")
         installation.schedule(replace_at, ReplaceGasMeter(REPLACEMENT_GAS_METER))
@@ -206,10 +216,20 @@ async def serve(args: argparse.Namespace, start: datetime, until: datetime | Non
             _write(f"P1 {spec.title}: a telegram every {every:g} s on {'  '.join(shown_urls('tcp', args.host, bound))}")
         if args.pty:
             _write(f"pty: {server.open_pty(115200 if spec.name != '2.2' else 9600)}")
+        if args.key:
+            _write(_key_hint(args.key))
         await server.run(until)
     finally:
         await server.close()
     print(f"meterkast: sent {server.stats.telegrams} telegrams, skipped {server.stats.skipped}", file=sys.stderr)
+
+
+def _key_hint(key: str) -> str:
+    """Which keys a reader needs for ``--key`` (docs/p1.md, "Encrypted P1")."""
+    return (
+        f"encrypted (AES-128-GCM, Smarty framing): encryption key {key.upper()}, authentication key "
+        f"{SMARTY_AUTHENTICATION_KEY.hex().upper()}; dsmr_parser: version 'MSn' with encryption_key only"
+    )
 
 
 def _configure_logging() -> None:
@@ -237,13 +257,17 @@ async def read(args: argparse.Namespace) -> int:
         raise InvalidInput(f"--count {args.count} must be at least 1")
     seen = 0
     publisher = mqtt_publisher(args)
+    sink = table_sink(args)
     reader = p1_reader(
         args.url, key, authentication_key=auth, version=args.version, baud=args.baud, max_reconnects=args.retries
     )
     try:
         async with maybe_publishing(publisher):
             async for telegram in reader:
-                _write(json.dumps(telegram_json(telegram)) if args.json else telegram_text(telegram))
+                if sink is not None:
+                    write_row(sink, telegram)
+                else:
+                    _write(json.dumps(telegram_json(telegram)) if args.json else telegram_text(telegram))
                 if publisher is not None:
                     publisher.submit(publisher.bridge.messages(telegram))
                 seen += 1
@@ -251,6 +275,8 @@ async def read(args: argparse.Namespace) -> int:
                     break
     finally:
         await reader.aclose()
+        if sink is not None:
+            sink.close()
     return 0
 
 
@@ -298,9 +324,13 @@ def parse_command(args: argparse.Namespace) -> int:
         raise InvalidInput(f"cannot read {name}: {exc.strerror or exc}") from exc
     scanned = scan_telegrams(data)
     read = 0
+    sink = table_sink(args)
     for item in scanned:
         where = f"{name}: telegram at byte {item.offset} (line {item.line})"
-        if args.json:
+        if sink is not None:
+            if item.telegram is not None:
+                write_row(sink, item.telegram)
+        elif args.json:
             _write(json.dumps(scanned_json(item)))
         elif item.telegram is not None:
             _write(telegram_text(item.telegram))
@@ -316,6 +346,8 @@ def parse_command(args: argparse.Namespace) -> int:
                 )
         for problem in item.problems:
             print(f"{where}: line {problem.line} {problem.text!r}: {problem.reason}", file=sys.stderr)
+    if sink is not None:
+        sink.close()
     if not read:
         raise InvalidInput(f"no telegram in {name} could be read ({len(scanned)} bad)")
     return 0 if all(item.clean for item in scanned) else 1

@@ -121,7 +121,7 @@ class Capturer:
             flags |= profile.take_pending()
         values = []
         for state in master.channels.values():
-            mv = state.master
+            mv = state.hourly  # the whole-hour value (SMR 5 devices: not the latest 5-minute one)
             values.append(None if mv is None else ChannelValue(mv.value_m3, mv.capture_time))
         entry = BillingEntry(
             snap.clock,

@@ -22,7 +22,13 @@ Rules this module keeps:
 - at xx:11 each coupled channel with a value files one entry for hour xx:00: the latest value and its
   capture time; when no new value arrived since the last entry, the entry repeats the last value with
   DNV, the way DSMR meters repeat a register they could not refresh (the capture time inside shows how
-  old it is). Before a device's first value there is nothing to file, so no entry is made.
+  old it is). Before a device's first value there is nothing to file, so no entry is made;
+- a device that stores a value every 5 minutes (an SMR 5 gas meter, ``read_period``; issue 11 item 9,
+  [P1-5.0.2 §7.3]) is read once per 5-minute slot, 1 minute after its mark (xx:01, xx:06, … xx:56), with
+  no retry inside a slot: the next slot's read is the retry. 0-x:24.2.1 (and P1) shows the latest
+  5-minute value; the hourly, daily and monthly profiles file the latest value captured on a whole hour
+  (what DSMR-M 4.5.6 files for an hourly device). Communication error is logged when no read succeeded
+  in the hour by the last read before xx:11 (xx:06), as the hourly device's two attempts would.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from meterkast.emeter.profiles import HourlyEntry, Profile, hourly_spec
 from meterkast.emeter.readings import MbusDeviceIdentity, MbusReading, StatusBit, ValveAction
 from meterkast.errors import CommandRefused
 
+HOUR = timedelta(hours=1)
 POLL_DELAY = timedelta(minutes=1)
 RETRY_DELAY = timedelta(minutes=5)
 MAX_ATTEMPTS = 2
@@ -139,18 +146,38 @@ class Channel:
     history: list[MbusDeviceIdentity] = field(default_factory=list)
     rejected_frames: int = 0  # refused P2 replies since this device was installed
     rejected_run: int = 0  # refused since the last accepted reading
+    read_period: timedelta = HOUR  # how often the device stores a value: 1 h (DSMR 4), 5 min (SMR 5)
+    hourly: MasterValue | None = None  # the latest value captured on a whole hour: what the profiles file
+    read_slot: datetime | None = None  # the 5-minute slot of the last good read (SMR 5 devices)
 
     @property
     def used(self) -> bool:
         return self.identity is not None
 
+    @property
+    def per_slot(self) -> bool:
+        """Read every ``read_period`` (< 1 h) instead of by the hourly schedule of DSMR-M 4.5.5."""
+        return self.read_period < HOUR
+
+    def slot(self, meter: datetime) -> datetime:
+        """The start of the read period holding ``meter`` (the hour, or its 5-minute slot)."""
+        if not self.per_slot:
+            return hour_start(meter)
+        minutes = int(self.read_period.total_seconds()) // 60
+        return meter.replace(minute=meter.minute - meter.minute % minutes, second=0, microsecond=0)
+
     def _attempts_now(self, meter: datetime) -> int:
-        return self.attempts if self.poll_hour == hour_start(meter) else 0
+        return self.attempts if self.poll_hour == self.slot(meter) else 0
 
     def next_poll(self, meter: datetime) -> datetime | None:
         """When this channel's next read is due (meter time), at or after ``meter``; None: no more this hour."""
         if not self.coupled:
             return None
+        if self.per_slot:  # one read per slot, POLL_DELAY after its mark (module rules)
+            slot = self.slot(meter)
+            if self.read_slot == slot or self._attempts_now(meter):
+                return None
+            return slot + POLL_DELAY
         hour = hour_start(meter)
         if self.read_hour == hour or meter >= hour + CAPTURE_OFFSET:
             return None
@@ -182,7 +209,10 @@ class MbusMaster:
 
     # -- installation ---------------------------------------------------------------------------------
 
-    def couple(self, now: Instant, identity: MbusDeviceIdentity) -> tuple[int, list[Event]]:
+    def couple(
+        self, now: Instant, identity: MbusDeviceIdentity, *, read_period: timedelta = HOUR
+    ) -> tuple[int, list[Event]]:
+        """Couple on the first free channel; ``read_period``: how often the device stores a value."""
         for state in self.channels.values():
             if state.coupled and state.identity == identity:
                 raise CommandRefused(
@@ -195,15 +225,16 @@ class MbusMaster:
                 f"{identity.equipment_identifier} (SYSTEM M3, [P2-4.0.7 §1.2])"
             )
         state = free[0]
-        self._install(state, identity)
+        self._install(state, identity, read_period)
         events: list[Event] = [DeviceCoupled(now.at, state.number, identity)]
         events += self._log(now, state.number, MbusCode.NEW_DEVICE)
         return state.number, events
 
-    def _install(self, state: Channel, identity: MbusDeviceIdentity) -> None:
+    def _install(self, state: Channel, identity: MbusDeviceIdentity, read_period: timedelta = HOUR) -> None:
         if state.identity is not None:
             state.history.append(state.identity)
         state.identity, state.coupled = identity, True
+        state.read_period, state.hourly, state.read_slot = read_period, None, None
         state.master, state.comm, state.last_status, state.fresh = None, CommState.OK, 0, False
         state.last_filed_capture, state.poll_hour, state.attempts, state.read_hour = None, None, 0, None
         state.rejected_frames, state.rejected_run = 0, 0
@@ -220,14 +251,16 @@ class MbusMaster:
         assert state.identity is not None
         return [DeviceDecoupled(now.at, channel, state.identity)]
 
-    def replace(self, now: Instant, channel: int, identity: MbusDeviceIdentity) -> list[Event]:
+    def replace(
+        self, now: Instant, channel: int, identity: MbusDeviceIdentity, *, read_period: timedelta = HOUR
+    ) -> list[Event]:
         state = self.channels[check_channel(channel)]
         if state.identity is None:
             raise CommandRefused(
                 f"M-Bus channel {channel} never had a device; couple the new device instead of replacing"
             )
         old = state.identity
-        self._install(state, identity)
+        self._install(state, identity, read_period)
         events: list[Event] = [DeviceReplaced(now.at, channel, old, identity)]
         return events + self._log(now, channel, MbusCode.NEW_DEVICE)
 
@@ -248,14 +281,15 @@ class MbusMaster:
             for state in self.channels.values()
             if (when := state.next_poll(now.meter)) is not None and when > now.meter
         ]
-        if any(s.coupled for s in self.channels.values()):
-            later.append(hour_start(now.meter) + timedelta(hours=1) + POLL_DELAY)
+        for state in self.channels.values():
+            if state.coupled:
+                later.append(state.slot(now.meter) + state.read_period + POLL_DELAY)
         return min(later) if later else None
 
     def _count_attempt(self, state: Channel, meter: datetime) -> int:
-        hour = hour_start(meter)
-        if state.poll_hour != hour:
-            state.poll_hour, state.attempts = hour, 0
+        slot = state.slot(meter)
+        if state.poll_hour != slot:
+            state.poll_hour, state.attempts = slot, 0
         state.attempts += 1
         state.last_attempt = meter
         return state.attempts
@@ -272,13 +306,15 @@ class MbusMaster:
     def record_reading(self, now: Instant, channel: int, reading: MbusReading) -> list[Event]:
         state = self._coupled(channel)
         self._count_attempt(state, now.meter)
-        state.read_hour = hour_start(now.meter)
+        state.read_hour, state.read_slot = hour_start(now.meter), state.slot(now.meter)
         events = self._feed(now, state, CommInput.READ_OK)
         capture_utc = as_utc(reading.capture_time)
         local = to_local(capture_utc)  # DSMR-M 4.3.43: converted at reception
         state.master = MasterValue(reading.value_m3, local, reading.status, reading.resolution_m3)
-        if state.last_filed_capture is None or capture_utc > state.last_filed_capture:
-            state.fresh = True
+        if not state.per_slot or hour_start(capture_utc) == capture_utc:
+            state.hourly = state.master
+            if state.last_filed_capture is None or capture_utc > state.last_filed_capture:
+                state.fresh = True
         events.append(ReadingReceived(now.at, channel, reading.value_m3, local, reading.status))
         rising = reading.status & ~state.last_status
         for bit, kind in STATUS_EVENTS.items():
@@ -309,7 +345,12 @@ class MbusMaster:
         attempt = self._count_attempt(state, now.meter)
         retry_at: datetime | None = now.meter + RETRY_DELAY
         closes = hour_start(now.meter) + CAPTURE_OFFSET
-        if attempt >= MAX_ATTEMPTS or now.meter + RETRY_DELAY >= closes:
+        if state.per_slot:  # the next slot's read is the retry; the hour is lost if none succeeded by xx:06
+            retry_at = state.slot(now.meter) + state.read_period + POLL_DELAY
+            last_before_close = now.meter < closes <= now.meter + state.read_period
+            lost = last_before_close and state.read_hour != hour_start(now.meter)
+            given = CommInput.RETRIES_EXHAUSTED if lost else CommInput.READ_FAILED
+        elif attempt >= MAX_ATTEMPTS or now.meter + RETRY_DELAY >= closes:
             retry_at, given = None, CommInput.RETRIES_EXHAUSTED
         else:
             given = CommInput.READ_FAILED
@@ -340,12 +381,13 @@ class MbusMaster:
             if not state.coupled:
                 continue
             combined |= self.channel_status(state, flags, clock)
-            if state.master is None or not state.profile.accepts(clock):
+            hourly = state.hourly
+            if hourly is None or not state.profile.accepts(clock):
                 continue
             status = self.channel_status(state, flags | state.profile.take_pending(), clock)
-            entry = HourlyEntry(clock, status, state.master.value_m3, state.master.capture_time)
+            entry = HourlyEntry(clock, status, hourly.value_m3, hourly.capture_time)
             state.profile.append(entry)
             state.fresh = False
-            state.last_filed_capture = as_utc(state.master.capture_time)
+            state.last_filed_capture = as_utc(hourly.capture_time)
             events.append(ProfileEntryFiled(now.at, state.profile.obis, entry))
         return events, combined

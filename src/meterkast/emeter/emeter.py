@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from meterkast.emeter.amr import AmrStatus
 from meterkast.emeter.capture import Capturer
-from meterkast.emeter.channels import MasterValue, MbusMaster
+from meterkast.emeter.channels import HOUR, MasterValue, MbusMaster
 from meterkast.emeter.electricity import EnergyRegisters, Load
 from meterkast.emeter.events import (
     ClockAdjusted,
@@ -246,10 +246,13 @@ class EMeter:
 
     # -- M-Bus master (SYSTEM M3, E1) ------------------------------------------------------------------
 
-    def couple(self, now: datetime, identity: MbusDeviceIdentity) -> tuple[int, list[Event]]:
+    def couple(
+        self, now: datetime, identity: MbusDeviceIdentity, *, read_period: timedelta = HOUR
+    ) -> tuple[int, list[Event]]:
+        """``read_period``: 1 h for a DSMR 4 device, 5 minutes for an SMR 5 one (``channels.py``)."""
         events = self.advance(now)
         self._require_power("coupling")
-        channel, more = self.mbus.couple(self._instant(), identity)
+        channel, more = self.mbus.couple(self._instant(), identity, read_period=read_period)
         return channel, events + more
 
     def decouple(self, now: datetime, channel: int) -> list[Event]:
@@ -257,10 +260,12 @@ class EMeter:
         self._require_power("decoupling")
         return events + self.mbus.decouple(self._instant(), channel)
 
-    def replace(self, now: datetime, channel: int, identity: MbusDeviceIdentity) -> list[Event]:
+    def replace(
+        self, now: datetime, channel: int, identity: MbusDeviceIdentity, *, read_period: timedelta = HOUR
+    ) -> list[Event]:
         events = self.advance(now)
         self._require_power("replacing a device")
-        return events + self.mbus.replace(self._instant(), channel, identity)
+        return events + self.mbus.replace(self._instant(), channel, identity, read_period=read_period)
 
     def polls_due(self, now: datetime) -> list[int]:
         """Channels the shell should read now (call ``advance(now)`` first)."""

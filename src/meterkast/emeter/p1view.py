@@ -10,6 +10,12 @@ Rules this module keeps:
   ``0-1:96.1.0()`` and ``0-1:24.2.1(700101010000W)(00000000)``): device type kept, equipment identifier
   empty, value and capture time ``None`` (the encoder writes the empty form). ``DecoupledStyle.STALE``
   instead keeps showing the last identifier and value (SYSTEM M3: "may still show stale data");
+- a channel whose device has sent no value yet (a fresh installation, a new or replacing device) shows
+  its device type and identifier and no 0-n:24.2.1 line (``awaiting_first``): P1 "transfers … the latest
+  received 5-minute value & timestamp" [P1-5.0.2 §7.3] ("hourly", [P1-4.2.2 §6.3]), and before the first
+  one there is none to transfer; the value has no empty form in [P1-5.0.2 Table 6-3]. The emptied form's
+  ``(700101010000W)(00000000)`` would be read as 0 without a unit at 1970-01-01 (dsmr_parser), or as a
+  future 2070 stamp (dsmr-reader issues #361, #470), so it stays reserved for decoupled channels;
 - the power failure log is listed most recent first, as the example telegram of [P1-4.2.2 §5.13] does.
 """
 
@@ -41,6 +47,7 @@ class P1MbusChannel:
     capture_time: datetime | None  # 0-n:24.2.1 capture time, local (S/W from its DST)
     resolution_m3: Decimal  # F8(3,3) for 0.001, F8(2,2) for 0.01
     coupled: bool
+    awaiting_first: bool = False  # device shown, no value received yet: no 0-n:24.2.1 line
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,7 @@ def build_p1_view(meter: EMeter) -> P1View:
                 master.capture_time if show and master is not None else None,
                 resolution,
                 state.coupled,
+                awaiting_first=show and master is None,
             )
         )
     kw = Decimal("0.001")

@@ -62,6 +62,7 @@ from meterkast.gasmeter.identity import MeterNumber
 from meterkast.gasmeter.metrology import METROLOGY, MeterType, is_counted
 from meterkast.gasmeter.nameplate import Nameplate, nameplate_for
 from meterkast.gasmeter.register import VolumeRegister
+from meterkast.gasmeter.variant import FIVE_MINUTES, GasMeterVariant, is_period_mark, period_start
 from meterkast.randomness import RandomSource
 from meterkast.timeutil import microseconds_between, next_whole_hour, require_utc
 from meterkast.units import ZERO, to_decimal
@@ -87,6 +88,11 @@ class HourlyValue:
 
 
 class GasMeter:
+    # Issue 11 item 9 (``variant.py``): an SMR 5 meter also stores its register every 5 minutes. Class-level
+    # defaults, so meters pickled before the variant existed load as DSMR 4 meters.
+    variant: GasMeterVariant = GasMeterVariant.DSMR4
+    interval_value: HourlyValue | None = None  # SMR 5: the value of the last 5-minute mark of its clock
+
     def __init__(
         self,
         meter_type: MeterType,
@@ -244,10 +250,17 @@ class GasMeter:
             status |= 1 << 6  # fraud attempt
         return status
 
+    @property
+    def p2_value(self) -> HourlyValue | None:
+        """The stored value P2 sends: the last whole hour's (DSMR 4), the last 5-minute mark's (SMR 5)."""
+        return self.interval_value if self.variant is GasMeterVariant.SMR5 else self.hourly_value
+
     def next_deadline(self) -> datetime:
         """The next instant at which the meter acts on its own."""
         offset = self.clock_offset
         candidates = [next_whole_hour(self._now + offset) - offset, next_local_midnight(self._now)]
+        if self.variant is GasMeterVariant.SMR5:
+            candidates.append(period_start(self._now + offset, FIVE_MINUTES) + FIVE_MINUTES - offset)
         if self._display_deadline is not None:
             candidates.append(self._display_deadline)
         if self._locked_until is not None:
@@ -311,6 +324,8 @@ class GasMeter:
             captured = local.replace(tzinfo=moment.tzinfo)
             self.hourly_value = HourlyValue(captured, self.register.index_m3)
             events.append(HourlyValueStored(moment, captured, self.register.index_m3))
+        if self.variant is GasMeterVariant.SMR5 and is_period_mark(local, FIVE_MINUTES):
+            self.interval_value = HourlyValue(local.replace(tzinfo=moment.tzinfo), self.register.index_m3)
         if self._display_deadline is not None and moment >= self._display_deadline:
             self._feed(DisplayInput.IDLE_TIMEOUT, moment, events)
         if is_local_midnight(moment):

@@ -195,11 +195,12 @@ def decode_gas_records(items: Iterable[Item], kind: DeviceKind = GAS) -> GasRead
 def readout_from_meter(meter: GasMeter, items: Collection[ReadoutItem]) -> GasReadout:
     """What ``meter`` sends for the readout list ``items`` (call ``meter.advance(now)`` first).
 
-    The hourly value is the one the meter stored at its last whole hour, never the live index [§6.1];
+    The hourly value is the one the meter stored at its last whole hour, never the live index [§6.1]
+    (an SMR 5 meter: at its last 5-minute mark, [P1-5.0.2 §7.3], ``gasmeter/variant.py``);
     before the first whole hour after manufacture there is none, and the actual index goes out instead,
     stamped with the meter's time of reading and the storage bit clear [§6.4.3].
     """
-    stored = meter.hourly_value
+    stored = meter.p2_value  # the last whole hour's, or an SMR 5 meter's last 5-minute mark's (variant.py)
     hourly = None
     if ReadoutItem.HOURLY_VALUE in items:
         resolution = meter.metrology.resolution_m3

@@ -5,8 +5,9 @@ where to find each field; the OBIS table gives the unit the field is in (kWh, kW
 other dialects use for the same quantity are scaled (Sagemcom T210-D-R: Wh, W; ``formats.UNIT_SCALE``).
 
 Rules it keeps:
-- an M-Bus channel showing the emptied form (``(700101010000W)(00000000)``, no unit) or no reading at
-  all gives ``value=None, capture_time=None``;
+- an M-Bus channel showing the emptied form (``(700101010000W)(00000000)``, no unit) gives
+  ``value=None, capture_time=None``; one with no reading line at all gives that with ``awaiting_first``
+  (an installed device that has sent no value yet, [P1-5.0.2 §7.3], ``data.py``);
 - the resolution of a reading is the number of decimals it was sent with (F8(3,3) → 0.001);
 - a value of the wrong kind for its field raises RecordError naming the OBIS code.
 """
@@ -81,6 +82,7 @@ def _channel(device: MbusDevice) -> MbusChannel:
         unit=unit,
         resolution=resolution,
         valve=device.valve,
+        awaiting_first=reading is None,
     )
 
 

@@ -49,7 +49,15 @@ class CipherFrame:
         return self.system_title + self.invocation_counter.to_bytes(4, "big")
 
 
-def _encode_length(length: int) -> bytes:
+def _encode_length(length: int, *, two_bytes: bool = False) -> bytes:
+    """A-XDR/BER length: the shortest form, or always ``0x82`` and two bytes with ``two_bytes``.
+
+    Luxembourg Smarty meters always send the two-byte form (Luxmetering P1 spec v1.1.3 §3.2.5), and
+    dsmr_parser's stream buffer (``EncryptedTelegramBuffer``) frames only that form: a frame with a
+    one-byte or ``0x81`` length is dropped there without a word (docs/p1.md, "Encrypted P1").
+    """
+    if two_bytes and length <= 0xFFFF:
+        return bytes([0x82]) + length.to_bytes(2, "big")
     if length < 0x80:
         return bytes([length])
     if length <= 0xFF:
@@ -59,14 +67,14 @@ def _encode_length(length: int) -> bytes:
     raise FrameError(f"cipher frame content of {length} bytes does not fit a two-byte length")
 
 
-def encode_cipher_frame(frame: CipherFrame) -> bytes:
+def encode_cipher_frame(frame: CipherFrame, *, two_byte_length: bool = False) -> bytes:
     if len(frame.system_title) != SYSTEM_TITLE_BYTES:
         raise FrameError(f"system title must be {SYSTEM_TITLE_BYTES} bytes, got {len(frame.system_title)}")
     content = (
         bytes([frame.security_control]) + frame.invocation_counter.to_bytes(4, "big") + frame.ciphertext + frame.tag
     )
     head = bytes([GENERAL_GLOBAL_CIPHER, SYSTEM_TITLE_BYTES]) + frame.system_title
-    return head + _encode_length(len(content)) + content
+    return head + _encode_length(len(content), two_bytes=two_byte_length) + content
 
 
 def decode_cipher_frame(data: bytes | bytearray | memoryview) -> CipherFrame:
@@ -111,8 +119,12 @@ def encrypt_telegram(
     system_title: bytes,
     invocation_counter: int,
     security_control: int = SECURITY_AUTHENTICATED_ENCRYPTED,
+    two_byte_length: bool = False,
 ) -> bytes:
-    """Wrap a plaintext telegram in a general-global-cipher frame (virtual meters, tests)."""
+    """Wrap a plaintext telegram in a general-global-cipher frame (virtual meters, tests).
+
+    ``two_byte_length`` writes the length as ``0x82 hi lo`` whatever its size, as Smarty meters do.
+    """
     _check_keys(encryption_key, authentication_key)
     if security_control != SECURITY_AUTHENTICATED_ENCRYPTED:
         raise FrameError(f"security control 0x{security_control:02X} is not supported; use 0x30")
@@ -125,7 +137,7 @@ def encrypt_telegram(
     encryptor.authenticate_additional_data(bytes([security_control]) + authentication_key)
     ciphertext = encryptor.update(plaintext) + encryptor.finalize()
     frame = CipherFrame(system_title, security_control, invocation_counter, ciphertext, encryptor.tag[:TAG_BYTES])
-    return encode_cipher_frame(frame)
+    return encode_cipher_frame(frame, two_byte_length=two_byte_length)
 
 
 def decrypt_telegram(

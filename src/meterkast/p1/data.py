@@ -7,7 +7,13 @@ Field ↔ OBIS bindings live in ``specs.FIELDS`` ([P1-4.2.2 Table 5-3], [P1-5.0.
   L1–L3 (single-phase meters send only L1);
 - identifiers and texts are plain text: the encoder hex-encodes them ([P1-4.2.2 §5.5]);
 - an M-Bus channel whose ``value`` is None is shown the way meters show an emptied channel:
-  ``0-n:96.1.0()`` and ``0-n:24.2.1(700101010000W)(00000000)`` (Iskra AM550, DSMR-FACTS §1.4).
+  ``0-n:96.1.0()`` and ``0-n:24.2.1(700101010000W)(00000000)`` (Iskra AM550, DSMR-FACTS §1.4);
+- a channel with ``awaiting_first`` set has an installed device that has sent no value yet: its
+  ``0-n:24.2.1`` line is left out. P1 "transfers … the latest received 5-minute [4.x: hourly] value &
+  timestamp" [P1-5.0.2 §7.3], [P1-4.2.2 §6.3]; before the first one there is none, and the table has no
+  empty form for the value (F8(3,3)/F8(2,2) with unit m3, [P1-5.0.2 Table 6-3]), while "the number of
+  OBIS codes … is not fixed" [P1-5.0.2 §6.13]. Device type and identifier are shown: "only when a M-Bus
+  device is installed, its data will be exported" [P1-5.0.2 §6.12].
 """
 
 from __future__ import annotations
@@ -38,12 +44,15 @@ class MbusChannel:
     unit: str = "m3"
     resolution: Decimal = G4_G6_RESOLUTION  # 0.001 → F8(3,3) (G4, G6); 0.01 → F8(2,2) (G10 and up)
     valve: int | None = None  # 0-n:24.4.0, DSMR 2.2/3 only
+    awaiting_first: bool = False  # installed, no value received yet: no 0-n:24.2.1 line (module docstring)
 
     def __post_init__(self) -> None:
         if not 1 <= self.channel <= 9:
             raise InvalidInput(f"M-Bus channel {self.channel} is not 1–9 (P1 shows 0-n with n = 1..4)")
         if (self.value is None) != (self.capture_time is None):
             raise InvalidInput(f"channel {self.channel}: give both value and capture time, or neither")
+        if self.awaiting_first and self.value is not None:
+            raise InvalidInput(f"channel {self.channel}: a channel awaiting its first value has no value yet")
 
     @property
     def decimals(self) -> int:

@@ -118,6 +118,8 @@ def _value_text(channel: MbusChannel) -> str:
 
 
 def _reading(channel: MbusChannel, spec: ChannelSpec) -> list[str]:
+    if channel.awaiting_first:  # no value received yet: no line [P1-5.0.2 §7.3] (data.py)
+        return []
     code = channel_code(spec.line.value, channel.channel)
     if channel.value is None or channel.capture_time is None:
         return [f"{code}({EMPTY_TST})({EMPTY_READING})"]
@@ -125,6 +127,8 @@ def _reading(channel: MbusChannel, spec: ChannelSpec) -> list[str]:
 
 
 def _gas_profile(channel: MbusChannel, spec: ChannelSpec) -> list[str]:
+    if channel.awaiting_first:  # "last hourly value" [P1-3.0 §6.3]: none received yet, no lines
+        return []
     code = channel_code(spec.line.value, channel.channel)
     if channel.capture_time is None:
         raise RecordError(f"{code}: DSMR 2.2/3 channels need a reading and its capture time")

@@ -93,7 +93,7 @@ class DirectGasLink:
         if not meter.can_communicate:
             raise NoReply(f"gas meter {number} on channel {channel} does not answer: its battery is empty (SYSTEM G10)")
         self._events += [GasMeterEvent(e.at, channel, number, e) for e in meter.note_mbus_exchange(now)]
-        stored = meter.hourly_value
+        stored = meter.p2_value  # hourly (DSMR 4) or 5-minute (SMR 5) stored value (gasmeter/variant.py)
         if stored is None:
             value, captured = meter.index_m3, meter.meter_time(now).replace(microsecond=0)
         else:

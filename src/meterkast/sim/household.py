@@ -374,7 +374,9 @@ class Household:
                 intervals.append((real_start, real_end, flow))
         # The hob burns alongside whatever the boiler does.
         low, high = HOB_FLOW_M3H
-        cook_flow = max(self._min_flow, low + (high - low) * cook_flow_u)
+        # A large household's hour of cooking can exceed what the drawn hob flow burns in an hour: the hob
+        # then burns hotter rather than the demand being lost (m³ in one hour = the flow in m³/h).
+        cook_flow = max(self._min_flow, low + (high - low) * cook_flow_u, demand.cooking_m3)
         cook_s = min(SECONDS, round(SECONDS * demand.cooking_m3 / cook_flow))
         if cook_s > 0:
             cook_start = int(cook_at * (SECONDS - cook_s))

@@ -47,6 +47,7 @@ from meterkast.errors import ClockError, CommandRefused
 from meterkast.gasmeter import commands as gas_commands
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.gasmeter.metrology import METROLOGY, MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.randomness import RandomSource
 from meterkast.sim.electricity import ElectricityUse, LoadStep
 from meterkast.sim.gaslink import DirectGasLink, GasLink, GasMeterEvent
@@ -192,13 +193,16 @@ class Installation(Wiring, SubMeterWiring):
         default_key: bytes | None = None,
         more_gas_meters: Sequence[AddGasMeter] = (),
         sub_meters: Sequence[AddSubMeter] = (),
+        gas_variant: GasMeterVariant = GasMeterVariant.DSMR4,
     ) -> Installation:
         """A household with a new gas meter and E-meter, all installed at ``start`` (more meters after it,
-        on channels 2, 3, … in order). ``annual_m3`` overrides the household's annual total."""
+        on channels 2, 3, … in order). ``annual_m3`` overrides the household's annual total; ``gas_variant``
+        makes every gas meter of the installation a DSMR 4 (hourly) or SMR 5 (5-minute) one (issue 11 item 9)."""
         start = require_utc(start, "start")
         gas = GasMeter.manufacture(
             meter_type, gas_meter_number, start, rng, initial_index_m3=initial_index_m3, default_key=default_key
         )
+        gas.variant = gas_variant
         config = household or HouseholdConfig()
         if annual_m3 is not None:
             config = replace(config, annual_m3=annual_m3)
@@ -212,6 +216,7 @@ class Installation(Wiring, SubMeterWiring):
             emeter, rng, gas_meter=gas, plan=house.plan, load=electricity.load, link=link, weather=weather,
             sub_meters=sub_meters,
         )
+        installation.gas_variant = gas_variant
         for command in more_gas_meters:
             installation._pending += installation._add(command)
         return installation
@@ -367,6 +372,8 @@ class Installation(Wiring, SubMeterWiring):
         meter = self._manufacture(
             supply, command.meter_type, command.meter_number, command.initial_index_m3, command.default_key
         )
+        if command.variant is not None:  # before the meter first advances (its supply has no flow yet)
+            meter.variant = command.variant
         events = self._couple(supply, meter)
         self.supplies.append(supply)
         return events

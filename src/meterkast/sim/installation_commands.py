@@ -18,6 +18,7 @@ from meterkast.emeter.readings import ValveAction
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter import commands as gas_commands
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.sim.household import HouseholdConfig
 from meterkast.units import ZERO
 
@@ -61,6 +62,7 @@ class AddGasMeter:
     initial_index_m3: Decimal = ZERO
     household: HouseholdConfig | None = None  # None: a meter on a line that uses no gas
     default_key: bytes | None = None
+    variant: GasMeterVariant | None = None  # None: the installation's (``Installation.build(gas_variant=…)``)
 
 
 @dataclass(frozen=True, slots=True)

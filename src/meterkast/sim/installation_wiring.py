@@ -28,6 +28,7 @@ from meterkast.gasmeter import commands as gas_commands
 from meterkast.gasmeter.events import Event as GasEvent
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.mbus.keys import KEY_SIZE
 from meterkast.randomness import RandomSource
 from meterkast.sim.gaslink import GasLink, GasMeterEvent
@@ -66,6 +67,9 @@ class Wiring:
     _rng: RandomSource
     _now: datetime
     _saved_keys: dict[int, bytes]  # channel → the E-meter's real P2 key while a wrong one is injected
+    # Issue 11 item 9: the generation of the gas meters the installation gets (a replacement keeps the old
+    # meter's). Class-level default, so installations pickled before it existed stay DSMR 4.
+    gas_variant: GasMeterVariant = GasMeterVariant.DSMR4
 
     if TYPE_CHECKING:  # Installation's: a new gas line with its household, and the gas temperature in force
         def _add(self, command: AddGasMeter) -> list[Event]: ...
@@ -169,6 +173,7 @@ class Wiring:
         meter = GasMeter.manufacture(
             meter_type, number, self._now, self._rng, initial_index_m3=index_m3, default_key=key
         )
+        meter.variant = self.gas_variant
         if supply.flow is not None:
             meter.handle(self._now, gas_commands.SetFlow(supply.flow.flow_m3h, self._gas_temp(supply.flow)))
         return meter
@@ -184,7 +189,7 @@ class Wiring:
         self._refuse_if_coupled(supply)
         meter.advance(self._now)
         identity = MbusDeviceIdentity.for_meter_number(str(meter.meter_number))
-        channel, events = self.emeter.couple(self._now, identity)
+        channel, events = self.emeter.couple(self._now, identity, read_period=meter.variant.value_period)
         supply.meter, supply.channel = meter, channel
         self.link.attach(channel, meter)
         return list(events)
@@ -194,9 +199,10 @@ class Wiring:
         old, channel = self._meter(supply), self._channel(supply)
         meter_type = command.meter_type if command.meter_type is not None else old.meter_type
         new = self._manufacture(supply, meter_type, command.meter_number, command.initial_index_m3, command.default_key)
+        new.variant = old.variant  # set before the new meter first advances (it runs from the next step on)
         identity = MbusDeviceIdentity.for_meter_number(str(new.meter_number))
         events: list[Event] = []
-        events += self.emeter.replace(self._now, channel, identity)
+        events += self.emeter.replace(self._now, channel, identity, read_period=new.variant.value_period)
         self.link.detach(channel)
         self._saved_keys.pop(channel, None)
         supply.meter = new

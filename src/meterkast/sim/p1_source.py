@@ -18,10 +18,11 @@ Rules this module keeps:
 - the spec decides which lines exist: every ``TelegramData`` field the version does not carry is left
   out (voltages only in 5, the message code not in 5, no time stamp or power-failure data in 2.2);
 - DSMR 2.2 shows power in 10 W steps (F6(2,2)) [P1-3.0 §5.11]: rounded half up from the meter's 1 W;
-  it has no emptied-channel form, so a channel without a value is left out of a 2.2 telegram;
-- gas values are the E-meter's latest hourly reading with the gas meter's own capture time (SYSTEM E1).
-  DSMR 5 meters send 5-minute values [P1-5.0.2 §7.3]; the E-meter model keeps hourly ones only, so a
-  version 5 telegram carries the hourly value (docs/p1-ports.md).
+  it has no emptied-channel form, so an emptied channel is left out of a 2.2 telegram;
+- a channel whose device has sent no value yet shows no reading line (``emeter.p1view``);
+- gas values are the E-meter's latest reading with the gas meter's own capture time (SYSTEM E1): hourly
+  from a DSMR 4 gas meter, every 5 minutes from an SMR 5 one [P1-5.0.2 §7.3] (``gasmeter/variant.py``,
+  docs/scenarios.md).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def view_to_telegram_data(
     chosen = {name: (value if name in carried else empty[name]) for name, value in values.items()}
     channels = []
     for channel in view.mbus:
-        if spec.name == "2.2" and channel.value_m3 is None:
+        if spec.name == "2.2" and channel.value_m3 is None and not channel.awaiting_first:
             continue  # DSMR 2.2 has no emptied-channel form
         channels.append(
             MbusChannel(
@@ -116,6 +117,7 @@ def view_to_telegram_data(
                 channel.capture_time,
                 resolution=channel.resolution_m3,
                 unit=unit_for_device_type(channel.device_type),  # m3 gas and water, GJ heat [P1-4.2.2 Table 5-3]
+                awaiting_first=channel.awaiting_first,
             )
         )
     default = HEADER_22 if spec.name == "2.2" else DEFAULT_HEADER
@@ -140,7 +142,9 @@ class P1Cipher:
     """AES-128-GCM general-global-cipher frames around each telegram (Luxembourg Smarty style).
 
     The invocation counter starts at ``counter`` and goes up by one per telegram: the nonce is
-    system title ‖ counter, as the DLMS security suite defines it, never random (STYLE 3).
+    system title ‖ counter, as the DLMS security suite defines it, never random (STYLE 3). The length is
+    always the two-byte form ``82 hi lo``, as a Smarty meter sends it, so that dsmr_parser's ``MSn``
+    reader frames every telegram (docs/p1.md, "Encrypted P1").
     """
 
     encryption_key: bytes
@@ -162,6 +166,7 @@ class P1Cipher:
             authentication_key=self.authentication_key,
             system_title=self.system_title,
             invocation_counter=self.counter,
+            two_byte_length=True,  # Smarty framing: dsmr_parser's stream buffer reads only this form
         )
         self.counter += 1
         return frame

@@ -39,6 +39,7 @@ from meterkast.gasmeter import commands as gas
 from meterkast.gasmeter.battery import CAPACITY_NAH
 from meterkast.gasmeter.events import ValveAction as GasValveAction
 from meterkast.gasmeter.metrology import MeterType
+from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.p1.specs import spec_for
 from meterkast.randomness import RandomSource
 from meterkast.sim import installation as inst
@@ -81,6 +82,7 @@ class GasMeterSpec:
     initial_index_m3: Decimal = ZERO
     default_key: bytes | None = None
     household: HouseholdConfig | None = None  # only for the second and later meters
+    variant: GasMeterVariant = GasMeterVariant.DSMR4  # hourly (DSMR 4) or 5-minute (SMR 5) values
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +143,11 @@ class Scenario:
             weather=weather,
             default_key=first.default_key,
             more_gas_meters=[
-                inst.AddGasMeter(m.number, m.meter_type, m.initial_index_m3, m.household, m.default_key) for m in more
+                inst.AddGasMeter(m.number, m.meter_type, m.initial_index_m3, m.household, m.default_key, m.variant)
+                for m in more
             ],
             sub_meters=self.mbus_devices,
+            gas_variant=first.variant,  # also what meters coupled later in the timeline get
         )
         for item in self.timeline:
             for at, command in item.commands:
@@ -370,8 +374,9 @@ def _gas_meter(t: Table, first: bool) -> GasMeterSpec:
     household = None if first else _extra_household(t)
     if first and "annual_m3" in t.data:
         raise t.fail("annual_m3", "the first gas meter is the house's: set its use in [household]")
+    variant = GasMeterVariant(t.choice("variant", tuple(v.value for v in GasMeterVariant), "dsmr4"))
     t.done()
-    return GasMeterSpec(number, meter_type, index, key, household)
+    return GasMeterSpec(number, meter_type, index, key, household, variant)
 
 
 def _household(t: Table) -> HouseholdConfig:
