@@ -77,15 +77,25 @@ def record(telegram: Any) -> Record:
     tariff = getattr(telegram, "ELECTRICITY_ACTIVE_TARIFF", None)
     if tariff is not None:
         out["tariff"] = str(int(tariff.value))
-    if hasattr(telegram, "HOURLY_GAS_METER_READING"):
-        _reading(out, "gas", telegram.HOURLY_GAS_METER_READING, getattr(telegram, "EQUIPMENT_IDENTIFIER_GAS", None))
+    if _has_gas_fields(telegram):  # V4: the specification's own gas fields
+        _reading(out, "gas", getattr(telegram, "HOURLY_GAS_METER_READING", None),
+                 getattr(telegram, "EQUIPMENT_IDENTIFIER_GAS", None))
     elif (gas := _channel(telegram, 3)) is not None:
-        _reading(out, "gas", getattr(gas, "MBUS_METER_READING", None), getattr(gas, "MBUS_EQUIPMENT_IDENTIFIER", None))
+        _reading(out, "gas", *_device_values(gas))
     if (water := _channel(telegram, 7)) is not None:
-        reading = getattr(water, "MBUS_METER_READING", None) or getattr(water, "HOURLY_GAS_METER_READING", None)
-        ident = getattr(water, "MBUS_EQUIPMENT_IDENTIFIER", None) or getattr(water, "EQUIPMENT_IDENTIFIER_GAS", None)
-        _reading(out, "water", reading, ident)
+        _reading(out, "water", *_device_values(water))
     return out
+
+
+def _has_gas_fields(telegram: Any) -> bool:
+    return hasattr(telegram, "HOURLY_GAS_METER_READING") or hasattr(telegram, "EQUIPMENT_IDENTIFIER_GAS")
+
+
+def _device_values(device: Any) -> tuple[Any, Any]:
+    """(reading, identifier) of one ``MBUS_DEVICES`` entry, under its V5 or V4 names."""
+    reading = getattr(device, "MBUS_METER_READING", None) or getattr(device, "HOURLY_GAS_METER_READING", None)
+    ident = getattr(device, "MBUS_EQUIPMENT_IDENTIFIER", None) or getattr(device, "EQUIPMENT_IDENTIFIER_GAS", None)
+    return reading, ident
 
 
 async def read_with_dsmr_parser(situation: Situation, played: list[Played]) -> list[Record]:

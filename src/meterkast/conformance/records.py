@@ -16,8 +16,9 @@ gas_id              0-n:96.1.0 of that channel                                  
 water_m3 …          the same for the water meter (device type 7): water_time, water_id
 ==================  =================================================================  ============
 
-An emptied channel (``0-n:24.2.1(700101010000W)(00000000)``, a new meter before its first reading) has
-no value: the record leaves ``gas_m3`` and ``gas_time`` out. A consumer report may give ``null`` or
+An emptied channel (``0-n:24.2.1(700101010000W)(00000000)``, a decoupled device) and a channel without a
+value line (a new meter before its first reading) have no value: the record leaves ``gas_m3`` and
+``gas_time`` out. A consumer report may give ``null`` or
 leave a field out for "no value"; ``0`` is a value.
 
 Readers: ``from_json`` takes one consumer JSON object, either in this flat form or as ``meterkast p1

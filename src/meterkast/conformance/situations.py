@@ -120,6 +120,15 @@ SITUATIONS: tuple[Situation, ...] = (
         GAS,
     ),
     Situation(
+        "gas-meter-decoupled",
+        "the gas meter is decoupled: the E-meter empties its channel (Iskra AM550 style)",
+        "no gas value and no identifier once the channel shows 0-1:96.1.0() and the 1970 placeholder",
+        (Segment(_scenario("gas-meter-decoupled", "2025-11-10T05:00:00Z", "4.2", _GAS_1 + (
+            '[[timeline]]\nat = 2025-11-10T06:31:00Z\ndo = "decouple-gas-meter"\n')),
+            _utc("2025-11-10T06:00:00Z"), 20, timedelta(minutes=3)),),
+        GAS,
+    ),
+    Situation(
         "dst-autumn",
         "summer time ends: 03:00 CEST becomes 02:00 CET (26 October 2025)",
         "the telegram and capture times in UTC by their S/W flag: no hour repeated or lost",
@@ -151,6 +160,15 @@ SITUATIONS: tuple[Situation, ...] = (
         (Segment(_scenario("dsmr5-hourly", "2025-01-14T05:00:00Z", "5", _GAS_1),
                  _utc("2025-01-14T06:42:00Z"), 20, timedelta(minutes=2)),),
         ("timestamp", *ELECTRICITY, *GAS),
+    ),
+    Situation(
+        "dsmr5-five-minute",
+        "a DSMR 5 meter with an SMR 5 gas meter: 5-minute values, and no gas value line before the first one",
+        "no gas value until the first reading, then each 5-minute value with its capture time",
+        (Segment(_scenario("dsmr5-five-minute", "2026-01-12T06:00:00Z", "5", (
+            '[[gas_meter]]\nnumber = "G0001123456789012"\ninitial_index_m3 = "4512.118"\nvariant = "smr5"\n')),
+            _utc("2026-01-12T06:00:00Z"), 20, timedelta(minutes=1)),),
+        ("timestamp", *GAS),
     ),
     Situation(
         "water-on-channel-2",
