@@ -10,8 +10,9 @@ a spoiled telegram has ``truth=None``. Spoiling follows the P1 rules a consumer 
 An instant at which the E-meter is off (a power failure) sends nothing (``data=None``).
 
 Rules: the fault draws come from their own generator seeded from the situation (never from the
-installation's), so the same situation and rates give the same bytes; encryption (the scenario's
-``[p1]`` keys) wraps the spoiled plain telegram, as a meter's cipher stage would wrap what it has.
+installation's), so the same situation and rates give the same bytes; with the scenario's ``[p1]`` keys a
+wrong CRC is made inside the plain telegram before the AES-GCM frame wraps it (the frame is intact, its
+content must be refused), and a cut-off cuts the frame itself.
 """
 
 from __future__ import annotations

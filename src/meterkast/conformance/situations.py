@@ -16,6 +16,7 @@ Rules: plain frozen data; nothing runs at import time; the table is the single s
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -65,8 +66,6 @@ class Situation:
 
 
 def _p1_table(text: str) -> dict[str, str]:
-    import tomllib  # noqa: PLC0415 - parsed only when asked
-
     return dict(tomllib.loads(text).get("p1", {}))
 
 
