@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from meterkast.clock import SimClock, SystemClock
+from meterkast.commands import p1_check
 from meterkast.commands.meter import parse_start
 from meterkast.commands.mqtt_args import add_mqtt_arguments, maybe_publishing, mqtt_publisher
 from meterkast.commands.p1_export import add_format_arguments, table_sink, write_row
@@ -75,6 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--replace-gas-at", help="replace the gas meter at this simulated instant (ISO 8601)")
     serve.add_argument("--key", help="encrypt telegrams with this AES-128 key (32 hex digits)")
     serve.add_argument("--backlog", type=int, default=256, help="telegrams queued per client before it is cut off")
+    p1_check.add_serve_arguments(serve)
     serve.set_defaults(handler=serve_command)
 
     read = verbs.add_parser("read", help="read telegrams from tcp://host:port or a serial device")
@@ -97,6 +99,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parse.add_argument("--json", action="store_true", help="one JSON object per telegram, with its problems")
     add_format_arguments(parse)
     parse.set_defaults(handler=parse_command)
+    p1_check.register_check(verbs)
 
 
 # -- shared helpers ----------------------------------------------------------------------------------
@@ -252,7 +255,7 @@ def serve_command(args: argparse.Namespace) -> int:
     import asyncio  # noqa: PLC0415 - the verbs that run an event loop import it (module docstring)
 
     try:
-        asyncio.run(serve(args, start, until))
+        asyncio.run(p1_check.serve_situation_command(args) if args.situation else serve(args, start, until))
     except KeyboardInterrupt:
         print("meterkast: stopped", file=sys.stderr)
     return 0
