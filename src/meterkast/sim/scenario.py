@@ -156,9 +156,12 @@ class Scenario:
             sub_meters=self.mbus_devices,
             gas_variant=first.variant,  # also what meters coupled later in the timeline get
         )
-        for channel, meter in enumerate(self.gas_meters, start=1):
-            if meter.drift_ppm:
-                installation.schedule(self.start, inst.OperateGasMeter(gas.SetClockDrift(meter.drift_ppm), channel))
+        # Each meter by the channel it landed on: water or heat meters may hold the channels before it.
+        channels = {str(meter.meter_number): channel for channel, meter in installation.gas_meters().items()}
+        for spec in self.gas_meters:
+            if spec.drift_ppm and spec.number in channels:
+                drift = gas.SetClockDrift(spec.drift_ppm)
+                installation.schedule(self.start, inst.OperateGasMeter(drift, channels[spec.number]))
         for item in self.timeline:
             for at, command in item.commands:
                 installation.schedule(at, command)
