@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,7 +36,7 @@ async def meterkast(*argv: str) -> tuple[int, str]:
 
 def test_p1_read_mqtt_publishes_every_telegram_with_discovery(tmp_path: Path) -> None:
     """Three DSMR 5 telegrams from a TCP port (as from a P1 dongle): three states per device, configs once."""
-    telegrams = capture("5", 3)
+    telegrams = capture("5", 3, after=timedelta(hours=2))  # past the first gas read: a gas value to publish
     readings = [decode_telegram(t).decimal("1-0:1.8.1") for t in telegrams]
 
     async def scenario() -> None:

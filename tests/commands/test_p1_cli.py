@@ -28,9 +28,11 @@ START = datetime(2024, 10, 27, 0, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def capture(version: str = "4", count: int = 3) -> list[bytes]:
+def capture(version: str = "4", count: int = 3, after: timedelta = timedelta(0)) -> list[bytes]:
+    """``count`` telegrams of a fresh installation, from ``after`` past its first (a gas value arrives with
+    the E-meter's first read of its gas meter; before it P1 has no 0-n:24.2.1 line [P1-5.0.2 §7.3])."""
     port = P1Port(Installation.build(START, random.Random(0)), version)
-    moment, out = port.first_telegram_at(), []
+    moment, out = port.first_telegram_at() + after, []
     for _ in range(count):
         _, data = port.telegram(moment)
         assert data is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,13 @@ from meterkast.emeter.events import (
     DeviceCoupled,
     DeviceDecoupled,
     DeviceReplaced,
+    LogId,
     PoweredDown,
     PoweredUp,
     ReadFailed,
     ValveCommandRefused,
 )
+from meterkast.emeter.gas_clock import GasClockSynchronized, GasStatusCleared, SyncReason
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.events import BatteryLow, ClockSynchronized
 from meterkast.scenario_files import builtin_scenarios, load_scenario, load_weather
@@ -96,10 +99,18 @@ def test_faults_scenario_p2_silence_wrong_key_power_and_clocks() -> None:
     assert downs == [start + timedelta(hours=18), start + timedelta(hours=20)]
     assert ups == [start + timedelta(hours=18, seconds=40), start + timedelta(hours=20, minutes=25)]
     assert of(ClockAdjusted, events)  # 95 s is beyond the 60 s shift limit
-    synced = gas_events(ClockSynchronized, events)
-    # The E-meter runs 95 s ahead, the gas meter 150 s behind: 245 s apart, beyond the 60 s limit.
-    assert len(synced) == 1 and synced[0].event.offset_s == pytest.approx(245, abs=1)  # type: ignore[attr-defined]
-    assert synced[0].event.out_of_sync  # type: ignore[attr-defined]
+    # The E-meter syncs the gas meter over P2 at once when its own clock moves 95 s (DSMR-M 4.5.89), and
+    # again when asked after the gas clock fell 150 s behind: both beyond the 60 s limit [P2-4.0.7 §6.2.1].
+    synced = [e.event for e in gas_events(ClockSynchronized, events)]
+    beyond = [(round(e.offset_s), e.out_of_sync) for e in synced if abs(e.offset_s) > 1]  # type: ignore[attr-defined]
+    assert beyond == [(95, True), (150, True)]
+    reasons = [e.reason for e in of(GasClockSynchronized, events)]  # type: ignore[attr-defined]
+    assert reasons[0] is SyncReason.INSTALLATION and SyncReason.CLOCK_CHANGE in reasons
+    assert SyncReason.DAILY in reasons and reasons[-1] is SyncReason.REQUESTED
+    # Each bit 5 is taken over (event 104, CAD) and then cleared by the housekeeping command [§6.2.4].
+    assert [e.status for e in of(GasStatusCleared, events)] == [0x20, 0x20]  # type: ignore[attr-defined]
+    assert [e.code for e in installation.emeter.event_log(LogId.MBUS)].count(104) == 2
+    assert not installation.gas_meter.clock_sync_error  # type: ignore[union-attr]
     kinds = [(w.kind, w.probability) for w in scenario.p1_faults]
     assert kinds == [(P1FaultKind.CRC_ERROR, 0.1), (P1FaultKind.TRUNCATE, 0.05), (P1FaultKind.DROP, 0.2)]
     assert all(w.until - w.at == timedelta(hours=2) for w in scenario.p1_faults)
@@ -192,3 +203,29 @@ def test_files_and_names_at_the_edge(tmp_path: Path) -> None:
         load_scenario("no-such-scenario")
     path.write_text(HEAD + "[[timeline]]\nat = '+1h'\ndo = 'reseal'\n", encoding="utf-8")
     assert load_scenario(str(path)).timeline[0].kind == "reseal"
+
+
+def test_gas_meter_drift_ppm_defaults_to_a_slightly_slow_crystal_and_can_change_on_the_timeline() -> None:
+    """``drift_ppm`` (gasmeter.meterclock): -3 ppm by default; a timeline ``clock-drift`` sets a new rate."""
+    text = """
+[scenario]
+start = 2025-01-13T00:00:00Z
+[[gas_meter]]
+number = "G0001123456789012"
+[[gas_meter]]
+number = "G0001987654321025"
+drift_ppm = 800
+[[timeline]]
+at = "+2h"
+do = "clock-drift"
+meter = "gas-meter"
+drift_ppm = 12.5
+"""
+    scenario = parse_scenario(text, source="drift.toml")
+    assert [m.drift_ppm for m in scenario.gas_meters] == [Decimal(-3), Decimal(800)]
+    installation = scenario.build(random.Random(0), DE_BILT_1991_2020)
+    installation.advance(scenario.start + timedelta(hours=3))
+    meters = installation.gas_meters()
+    assert meters[1].clock.drift_ppm == Decimal("12.5") and meters[2].clock.drift_ppm == 800
+    with pytest.raises(InvalidInput, match=r"gas_meter\[0\]\.drift_ppm"):
+        parse_scenario(text.replace('"G0001123456789012"', '"G0001123456789012"\ndrift_ppm = 5000'), source="x")

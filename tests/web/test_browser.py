@@ -218,6 +218,15 @@ def table_column(page: Page, table: str, column: int) -> list[str]:
     )
 
 
+def table_cells(page: Page, table: str, *columns: int) -> list[tuple[str, ...]]:
+    """Several columns of a table read in one snapshot: the page re-renders its tables while it polls, so
+    two separate reads may see different rows (a failure seen with both cores busy)."""
+    rows: list[list[str]] = page.eval_on_selector_all(
+        f"#{table} tbody tr", f"rows => rows.map(r => {list(columns)}.map(c => r.cells[c]?.textContent ?? ''))"
+    )
+    return [tuple(row) for row in rows]
+
+
 def api_cs(base: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{base}/api/cs", timeout=10) as response:
         return json.loads(response.read())  # type: ignore[no-any-return]
@@ -238,7 +247,7 @@ def check_cs_panel(page: Page, base: str, refused_first: set[str]) -> None:
     valid_from = api_cs(base)["consent_history"][-1]["valid_from"]
     page.click("[data-speed='3600']")  # 1 h/s: the CS's hourly rounds (xx:15) come within seconds
     eventually(lambda: any(profile.startswith("hourly") and int(rows.split()[0]) >= 1 for profile, rows in
-                           zip(table_column(page, "cs-reads", 1), table_column(page, "cs-reads", 3), strict=True)),
+                           table_cells(page, "cs-reads", 1, 3)),
                "hourly values read by the CS", page, timeout_s=15)
     page.click("[data-speed='1']")
     status = api_cs(base)

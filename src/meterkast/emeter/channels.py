@@ -19,6 +19,8 @@ Rules this module keeps:
   log "fraud attempt M-Bus channel n" (103 + 10·(n−1)) once per run, which sets error and alarm bit
   19 + n [P3-4.2.2 §4.2.1, §4.2.4]; the error bit clears with the next accepted reading (unless the
   device itself reports a fraud attempt). Refusals change nothing else: they never block later readings;
+- the device's clock is synchronised and its status cleared over P2 as ``gas_clock`` says; a status with
+  the clock sync error (bit 5) is taken over as CAD (and so DNV) in the channel's hourly entry;
 - at xx:11 each coupled channel with a value files one entry for hour xx:00: the latest value and its
   capture time; when no new value arrived since the last entry, the entry repeats the last value with
   DNV, the way DSMR meters repeat a register they could not refresh (the capture time inside shows how
@@ -53,6 +55,14 @@ from meterkast.emeter.events import (
     ValveCommandRefused,
     mbus_code,
     valve_refused_code,
+)
+from meterkast.emeter.gas_clock import (
+    ClockSync,
+    GasClockSynchronized,
+    GasCommand,
+    GasCommandFailed,
+    GasStatusCleared,
+    SyncReason,
 )
 from meterkast.emeter.localtime import CAPTURE_OFFSET, Instant, as_utc, hour_start, to_local
 from meterkast.emeter.logs import Recorder
@@ -149,6 +159,7 @@ class Channel:
     read_period: timedelta = HOUR  # how often the device stores a value: 1 h (DSMR 4), 5 min (SMR 5)
     hourly: MasterValue | None = None  # the latest value captured on a whole hour: what the profiles file
     read_slot: datetime | None = None  # the 5-minute slot of the last good read (SMR 5 devices)
+    clock: ClockSync = field(default_factory=ClockSync)  # P2 clock sync and status housekeeping (gas_clock)
 
     @property
     def used(self) -> bool:
@@ -238,6 +249,7 @@ class MbusMaster:
         state.master, state.comm, state.last_status, state.fresh = None, CommState.OK, 0, False
         state.last_filed_capture, state.poll_hour, state.attempts, state.read_hour = None, None, 0, None
         state.rejected_frames, state.rejected_run = 0, 0
+        state.clock = ClockSync.installed()
         self._clear_condition_bits(state.number)
 
     def _clear_condition_bits(self, channel: int) -> None:
@@ -307,6 +319,7 @@ class MbusMaster:
         state = self._coupled(channel)
         self._count_attempt(state, now.meter)
         state.read_hour, state.read_slot = hour_start(now.meter), state.slot(now.meter)
+        restarted = state.comm is CommState.FAILED  # a communication restart: sync the clock (gas_clock)
         events = self._feed(now, state, CommInput.READ_OK)
         capture_utc = as_utc(reading.capture_time)
         local = to_local(capture_utc)  # DSMR-M 4.3.43: converted at reception
@@ -324,6 +337,7 @@ class MbusMaster:
         if alarmed and not reading.status & StatusBit.FRAUD_ATTEMPT:
             self.recorder.condition_gone(19 + channel)
         state.last_status, state.rejected_run = reading.status, 0
+        state.clock.note_reading(now.local, reading.status, restarted=restarted)
         return events
 
     def record_failure(self, now: Instant, channel: int, reason: str, *, rejected: bool = False) -> list[Event]:
@@ -363,6 +377,44 @@ class MbusMaster:
         code = valve_refused_code(channel)
         return self.recorder.record(ValveCommandRefused(now.at, now.local, code, channel, action, VALVE_REFUSAL))
 
+    # -- clock synchronisation and status housekeeping (gas_clock) -------------------------------------
+
+    def clock_changed(self) -> None:
+        """The E-meter's clock changed: sync every coupled device at once (DSMR-M 4.5.89)."""
+        for state in self.channels.values():
+            if state.coupled:
+                state.clock.trigger(SyncReason.CLOCK_CHANGE, at_once=True)
+
+    def clock_off(self, channel: int) -> None:
+        """A reply was refused only for its time stamp: the device's clock is off; sync it at once."""
+        state = self.channels[check_channel(channel)]
+        if state.coupled:
+            state.clock.trigger(SyncReason.CLOCK_OFF, at_once=True)
+
+    def power_restored(self) -> None:
+        """After an M-Bus master breakdown: sync after the next read (DSMR-M 4.5.89)."""
+        for state in self.channels.values():
+            if state.coupled:
+                state.clock.trigger(SyncReason.COMMUNICATION_RESTART, at_once=False)
+
+    def syncs_at_once(self) -> list[int]:
+        return [x for x, s in self.channels.items() if s.coupled and s.clock.pending and s.clock.at_once]
+
+    def after_read(self, channel: int) -> list[GasCommand]:
+        state = self.channels[check_channel(channel)]
+        return state.clock.after_read() if state.coupled else []
+
+    def record_gas_command(self, now: Instant, channel: int, command: GasCommand, failure: str | None) -> list[Event]:
+        """The shell sent ``command`` (``failure`` None: acknowledged with E5)."""
+        state = self._coupled(channel)
+        if failure is not None:
+            state.clock.failed(command)
+            return [GasCommandFailed(now.at, channel, command, failure)]
+        if command is GasCommand.CLEAR_STATUS:
+            state.clock.housekeeping = False
+            return [GasStatusCleared(now.at, channel, state.last_status)]
+        return [GasClockSynchronized(now.at, channel, state.clock.synced(now.local), now.local)]
+
     # -- capture at xx:11 -----------------------------------------------------------------------------
 
     def channel_status(self, state: Channel, flags: AmrStatus, clock: datetime) -> AmrStatus:
@@ -371,6 +423,8 @@ class MbusMaster:
             status |= AmrStatus.DNV
         if state.master is not None and state.master.status & StatusBit.PERMANENT_ERROR:
             status |= AmrStatus.ERR
+        if state.master is not None and state.master.status & StatusBit.CLOCK_SYNC_ERROR:
+            status |= AmrStatus.CAD  # the device's clock was set > 60 s [P2-4.0.7 §6.2.4, P3-4.2.2 §4.2.5]
         return entry_status(status, clock)
 
     def capture(self, now: Instant, clock: datetime, flags: AmrStatus) -> tuple[list[Event], AmrStatus]:

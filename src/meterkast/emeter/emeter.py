@@ -38,6 +38,7 @@ from meterkast.emeter.events import (
     VoltageSagDetected,
     VoltageSwellDetected,
 )
+from meterkast.emeter.gas_clock import GasCommand
 from meterkast.emeter.localtime import ZONE, Instant, boundaries, dst_changed, hour_start, next_boundary
 from meterkast.emeter.logs import LogEntry, Recorder
 from meterkast.emeter.obis import check_channel
@@ -154,6 +155,7 @@ class EMeter:
             assert before is not None
             clock = meter.astimezone(timezone(before))  # "the time before the change" [P3 §4.2.1]
             events += self.recorder.record(DaylightSavingChanged(now.at, clock, Code.DST_CHANGED))
+            self.mbus.clock_changed()  # "including daylight savings time related changes" (DSMR-M 4.5.89)
         if meter.minute % 15 == 0:
             events += self.capturer.quarter(now, self.registers, flags)
             self._update_tariff(events)
@@ -205,6 +207,7 @@ class EMeter:
             for moment in boundaries(before.meter, after.meter):
                 self._boundary(Instant(after.at, moment), events)
         self.clock_invalid = False
+        self.mbus.clock_changed()  # sync the gas meters' clocks (DSMR-M 4.5.89)
         self._update_tariff(events)
         return events
 
@@ -233,6 +236,7 @@ class EMeter:
             up, down_since + self._offset, up.meter, registers=self.registers, flags=AmrStatus.PDN, master=self.mbus
         )
         self._mark_all(AmrStatus.PDN)
+        self.mbus.power_restored()
         events += self.recorder.record(
             PoweredUp(self._now, up.local, Code.POWER_UP, outage.duration_s, outage.long)
         )
@@ -283,6 +287,10 @@ class EMeter:
         events = self.advance(now)
         self._require_power("an M-Bus read failure")
         return events + self.mbus.record_failure(self._instant(), channel, reason, rejected=rejected)
+
+    def record_gas_command(self, now: datetime, channel: int, command: GasCommand, failure: str | None) -> list[Event]:
+        """The shell sent a P2 clock sync or status clear (``gas_clock``); ``failure`` None: acknowledged."""
+        return self.advance(now) + self.mbus.record_gas_command(self._instant(), channel, command, failure)
 
     def rejected_frames(self, channel: int) -> int:
         """Refused P2 replies of the device on ``channel`` since it was installed."""

@@ -76,7 +76,21 @@ class SynchronizeClock:
     e_meter_time: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class SetClockDrift:
+    """The meter's crystal runs ``ppm`` parts per million fast (negative: slow) from now on (``meterclock``)."""
+
+    ppm: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ClearStatusBits:
+    """``01 FD 97 06 mm``: clear the status bits set in ``mask`` [P2-4.0.7 §6.2.4]."""
+
+    mask: int
+
+
 Command = (
     SetFlow | PressButton | BreakSeal | Reseal | CommandValve | UpdateFirmware | ReplaceBattery
-    | DrainBattery | RaiseFault | ClearFault | SynchronizeClock
+    | DrainBattery | RaiseFault | ClearFault | SynchronizeClock | SetClockDrift | ClearStatusBits
 )

@@ -124,3 +124,11 @@ class ClockSynchronized(Event):
 
     offset_s: float
     out_of_sync: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusBitsCleared(Event):
+    """The E-meter's housekeeping command cleared latched status bits [P2-4.0.7 §6.2.4]."""
+
+    mask: int
+    cleared: int

@@ -53,22 +53,26 @@ from meterkast.gasmeter.events import (
     RegisterWrapped,
     SealBroken,
     SealRestored,
+    StatusBitsCleared,
     ValveCommandRefused,
     ValvePosition,
 )
 from meterkast.gasmeter.factory import FactoryPort
 from meterkast.gasmeter.firmware import REFUSAL, Firmware, default_firmware
 from meterkast.gasmeter.identity import MeterNumber
+from meterkast.gasmeter.meterclock import DriftingClock, drift_ppb
 from meterkast.gasmeter.metrology import METROLOGY, MeterType, is_counted
 from meterkast.gasmeter.nameplate import Nameplate, nameplate_for
 from meterkast.gasmeter.register import VolumeRegister
-from meterkast.gasmeter.variant import FIVE_MINUTES, GasMeterVariant, is_period_mark, period_start
+from meterkast.gasmeter.variant import FIVE_MINUTES, GasMeterVariant, period_start
 from meterkast.randomness import RandomSource
 from meterkast.timeutil import microseconds_between, next_whole_hour, require_utc
 from meterkast.units import ZERO, to_decimal
 
 LOG_SIZE = 100
-CLOCK_SYNC_LIMIT = timedelta(seconds=60)  # [P2-4.0.7 §6.2]: status bit 5 above 60 s deviation
+CLOCK_SYNC_LIMIT = timedelta(seconds=60)  # [P2-4.0.7 §6.2.1]: status bit 5 above 60 s deviation
+CLOCK_SYNC_ERROR_BIT = 1 << 5  # [P2-4.0.7 §6.2.4]
+_ONE_US = timedelta(microseconds=1)
 GAS_TEMP_RANGE_C = (Decimal(-40), Decimal(70))
 _US_PER_HOUR = 3_600_000_000
 VALVE_REFUSAL = (
@@ -116,8 +120,10 @@ class GasMeter:
         self.valve = ValvePosition.OPEN
         self.seal_broken = False
         self.faults: set[Fault] = set()
-        self.clock_offset = timedelta(0)
+        self.clock = DriftingClock.exact(now)
         self.clock_sync_error = False
+        self._hour_mark = floor_hour(now)  # the last whole hour of the meter's clock it has seen
+        self._interval_mark = period_start(now, FIVE_MINUTES)  # SMR 5: the last 5-minute mark it has seen
         self.hourly_value: HourlyValue | None = None
         self.flow_m3h = ZERO
         self.gas_temp_c = Decimal(15)
@@ -141,6 +147,8 @@ class GasMeter:
             cmd.RaiseFault: self._raise_fault,
             cmd.ClearFault: self._clear_fault,
             cmd.SynchronizeClock: self._synchronize_clock,
+            cmd.SetClockDrift: self._set_clock_drift,
+            cmd.ClearStatusBits: self._clear_status_bits,
         }
 
     @classmethod
@@ -222,8 +230,17 @@ class GasMeter:
         return not self.battery.is_empty
 
     def meter_time(self, now: datetime) -> datetime:
-        """The meter's own clock, which the E-meter keeps in sync over P2."""
-        return now + self.clock_offset
+        """The meter's own clock, which the E-meter keeps in sync over P2 (``meterclock``)."""
+        return self.clock.time_at(now)
+
+    @property
+    def clock_offset(self) -> timedelta:
+        """The meter's clock minus true time, now: what drift and synchronisation leave."""
+        return self.clock.offset_at(self._now)
+
+    @clock_offset.setter
+    def clock_offset(self, offset: timedelta) -> None:
+        self.clock.set_time(self._now, self._now + offset)
 
     def frame(self, now: datetime) -> LcdFrame:
         """What the LCD shows at ``now`` (call ``advance(now)`` first so idle deadlines have fired)."""
@@ -245,7 +262,7 @@ class GasMeter:
         if Fault.TEMPERATURE_SENSOR in self.faults:
             status |= 1 << 3  # permanent error
         if self.clock_sync_error:
-            status |= 1 << 5
+            status |= CLOCK_SYNC_ERROR_BIT
         if self.seal_broken or Fault.MAGNETIC_TAMPER in self.faults:
             status |= 1 << 6  # fraud attempt
         return status
@@ -257,10 +274,12 @@ class GasMeter:
 
     def next_deadline(self) -> datetime:
         """The next instant at which the meter acts on its own."""
-        offset = self.clock_offset
-        candidates = [next_whole_hour(self._now + offset) - offset, next_local_midnight(self._now)]
+        meter_now = self.meter_time(self._now)
+        hour = self.clock.true_time_of(next_whole_hour(meter_now))
+        candidates = [max(hour, self._now + _ONE_US), next_local_midnight(self._now)]
         if self.variant is GasMeterVariant.SMR5:
-            candidates.append(period_start(self._now + offset, FIVE_MINUTES) + FIVE_MINUTES - offset)
+            mark = self.clock.true_time_of(period_start(meter_now, FIVE_MINUTES) + FIVE_MINUTES)
+            candidates.append(max(mark, self._now + _ONE_US))
         if self._display_deadline is not None:
             candidates.append(self._display_deadline)
         if self._locked_until is not None:
@@ -319,13 +338,9 @@ class GasMeter:
 
     def _on_instant(self, moment: datetime, events: list[Event]) -> None:
         self._check_battery(events)
-        local = self.meter_time(moment)
-        if local.minute == local.second == local.microsecond == 0:
-            captured = local.replace(tzinfo=moment.tzinfo)
-            self.hourly_value = HourlyValue(captured, self.register.index_m3)
-            events.append(HourlyValueStored(moment, captured, self.register.index_m3))
-        if self.variant is GasMeterVariant.SMR5 and is_period_mark(local, FIVE_MINUTES):
-            self.interval_value = HourlyValue(local.replace(tzinfo=moment.tzinfo), self.register.index_m3)
+        self._check_hour(moment, events)
+        if self.variant is GasMeterVariant.SMR5:
+            self._check_interval(moment)
         if self._display_deadline is not None and moment >= self._display_deadline:
             self._feed(DisplayInput.IDLE_TIMEOUT, moment, events)
         if is_local_midnight(moment):
@@ -333,6 +348,25 @@ class GasMeter:
             self._feed(DisplayInput.NEW_DAY, moment, events)
         if self._locked_until is not None and moment >= self._locked_until:
             self._feed(DisplayInput.LOCK_EXPIRED, moment, events)
+
+    def _check_hour(self, moment: datetime, events: list[Event]) -> None:
+        """Store the hourly value when the meter's clock has reached a new whole hour [P2-4.0.7 §6.1];
+        set back, the clock reaches the hours it repeats again."""
+        hour = floor_hour(self.meter_time(moment))
+        if hour < self._hour_mark:
+            self._hour_mark = hour
+        elif hour > self._hour_mark:
+            self._hour_mark = hour
+            self.hourly_value = HourlyValue(hour, self.register.index_m3)
+            events.append(HourlyValueStored(moment, hour, self.register.index_m3))
+
+    def _check_interval(self, moment: datetime) -> None:
+        """SMR 5: store the value at each 5-minute mark the meter's clock reaches [P1-5.0.2 §7.3]; as with
+        the hours, a clock set back reaches the marks it repeats again."""
+        mark = period_start(self.meter_time(moment), FIVE_MINUTES)
+        if mark > self._interval_mark:
+            self.interval_value = HourlyValue(mark, self.register.index_m3)
+        self._interval_mark = mark
 
     def _check_battery(self, events: list[Event]) -> None:
         if self.battery.is_low and not self.battery.low_reported:
@@ -458,11 +492,33 @@ class GasMeter:
         return events
 
     def _synchronize_clock(self, command: cmd.SynchronizeClock) -> list[Event]:
+        """Set the clock to the E-meter's time; more than 60 s off latches bit 5 [P2-4.0.7 §6.2.1]."""
         target = require_utc(command.e_meter_time, "E-meter time")
         deviation = target - self.meter_time(self._now)
-        self.clock_offset = target - self._now
+        self.clock.set_time(self._now, target)
+        events: list[Event] = []
+        self._check_hour(self._now, events)  # set forward past a whole hour: the meter reached it now
+        if self.variant is GasMeterVariant.SMR5:
+            self._check_interval(self._now)
         out_of_sync = abs(deviation) > CLOCK_SYNC_LIMIT
         self.clock_sync_error = self.clock_sync_error or out_of_sync
-        events: list[Event] = []
         self._record(events, ClockSynchronized(self._now, deviation.total_seconds(), out_of_sync))
         return events
+
+    def _set_clock_drift(self, command: cmd.SetClockDrift) -> list[Event]:
+        self.clock.set_drift(self._now, drift_ppb(command.ppm))
+        return []
+
+    def _clear_status_bits(self, command: cmd.ClearStatusBits) -> list[Event]:
+        """``01 FD 97 06 mm`` [P2-4.0.7 §6.2.4]: only the clock sync error is a latched non-permanent bit
+        here (fraud and battery follow the meter's present state, bits 0, 1, 4 are never set)."""
+        if not 0 <= command.mask <= 0xFF:
+            raise InvalidInput(f"status clear mask {command.mask} is not one byte")
+        if not command.mask & CLOCK_SYNC_ERROR_BIT or not self.clock_sync_error:
+            return []
+        self.clock_sync_error = False
+        return [StatusBitsCleared(self._now, command.mask, CLOCK_SYNC_ERROR_BIT)]
+
+
+def floor_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)

@@ -43,7 +43,7 @@ from meterkast.live.control import JSON, MAX_JUMP_S
 from meterkast.live.p1_output import TELEGRAM_WINDOW
 from meterkast.live.session_time import EVENT_WINDOW, HOUR_WINDOW, SessionTime
 from meterkast.live.store import CommandRecord, Commit, EventRecord, HourRecord
-from meterkast.live.views import clock_json, emeter_json, gas_meter_json, profile_json
+from meterkast.live.views import clock_json, emeter_json, gas_clock_json, gas_meter_json, profile_json
 from meterkast.sim.installation import Command as InstallationCommand
 from meterkast.sim.installation import (
     Event,
@@ -52,6 +52,7 @@ from meterkast.sim.installation import (
     SetMbusUserKey,
     SetP2Fault,
     SetP2WrongKey,
+    SynchronizeGasMeterClock,
     TransferMbusKey,
 )
 from meterkast.sim.p1_source import P1Cipher
@@ -228,6 +229,7 @@ class LiveSession(SessionTime):
             "clock": clock_json(self.now, self.speed),
             "gas_meter": None if meter is None else gas_meter_json(meter, self.now),
             "emeter": emeter_json(installation),
+            "gas_clock": gas_clock_json(installation),
             "p1": {
                 "version": self.port.spec.name,
                 "port": self.p1_port,
@@ -351,8 +353,12 @@ class LiveSession(SessionTime):
         as the command was received"), so a change the installation refuses (no P2 link, no device on the
         channel, the relay lost on the bus) becomes a ``CommandFailed`` event, never an error here; the central
         system sees it as failed gas reads (M-Bus communication error) if the gas meter and the E-meter now
-        differ. The other class 72 methods are not modelled on P2 yet and are only logged by the server.
+        differ. ``synchronize_clock`` (method 5) makes the E-meter sync that gas meter's clock over P2 now
+        (P2-4.0.7 §6.2.1). The other class 72 methods are not modelled on P2 yet and are only logged.
         """
+        if isinstance(event, MbusCommandReceived) and event.method == "synchronize_clock":
+            self._execute(FromP3(SynchronizeGasMeterClock(event.channel)))
+            return
         if not isinstance(event, MbusCommandReceived) or not isinstance(event.parameters, OctetString):
             return
         key = event.parameters.value

@@ -49,7 +49,10 @@ from typing import Any
 from meterkast.errors import InvalidInput, LinkError, MeterkastError
 from meterkast.mbus.gas_slave import GasMeterSlave
 
-SCHEMA_VERSION = 1
+# 2: the pickled models gained the gas meter's drifting clock and the channels' clock sync (P2 §6.2.1), the
+# SMR 5 variant and the water and heat meters; a run saved by version 1 is refused with --fresh advised
+# rather than failing half-way through unpickling.
+SCHEMA_VERSION = 2
 DATABASE_NAME = "meterkast.sqlite"
 DEFAULT_DATA_DIR = Path("meterkast-data")
 KEEP_SNAPSHOTS = 3

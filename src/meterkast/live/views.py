@@ -8,7 +8,8 @@ Rules this module keeps:
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from meterkast.emeter.amr import AmrStatus
@@ -142,3 +143,32 @@ def device_json(device_type: int) -> JSON:
     [P1-4.2.2 §6.3–6.5]); the value itself stays under ``value_m3`` for every kind."""
     kind = BY_DEVICE_TYPE.get(device_type)
     return {"device_type": device_type, "kind": kind.name if kind else None, "unit": unit_for_device_type(device_type)}
+
+
+def gas_clock_json(installation: Installation) -> list[JSON]:
+    """Per coupled gas meter: its clock against true time and the E-meter's, its drift, status bit 5, and
+    the E-meter's last P2 synchronisation (DSMR-M 4.5.89; P2-4.0.7 §6.2.1, §6.2.4)."""
+    emeter = installation.emeter
+    e_clock = emeter.meter_time()
+    out: list[JSON] = []
+    for channel, meter in sorted(installation.gas_meters().items()):
+        sync = emeter.mbus.channels[channel].clock
+        now = installation.now
+        out.append({
+            "channel": channel,
+            "meter_number": str(meter.meter_number),
+            "drift_ppm": str(meter.clock.drift_ppm),
+            "deviation_s": _seconds(meter.clock_offset),
+            "vs_emeter_s": _seconds(meter.meter_time(now) - e_clock),
+            "clock_sync_error": meter.clock_sync_error,
+            "status": meter.status_byte(),
+            "last_sync": None if sync.last_sync is None else sync.last_sync.isoformat(),
+            "last_reason": None if sync.last_reason is None else sync.last_reason.value,
+            "pending": None if sync.pending is None else sync.pending.value,
+            "failures": sync.failures,
+        })
+    return out
+
+
+def _seconds(delta: timedelta) -> str:
+    return str(Decimal(delta // timedelta(microseconds=1)).scaleb(-6).quantize(Decimal("0.001")))

@@ -23,6 +23,8 @@ P3 methods arrive one by one, a read may fall between them, and a relay lost on 
 on its old key. The device has no check value for an unwrapped key [§6.5.1]: a key wrapped with the wrong
 default key is taken as it unwraps, and every later reply fails its 2F 2F check here.
 
+Clock synchronisation [§6.2.1] and status housekeeping [§6.2.4] are ``dsmr_commands``.
+
 Channels are numbered in install order, at most 4 devices [P2-4.0.7 §1.2], [P1-4.2.2 §5.12].
 """
 
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from meterkast.errors import AuthenticationError, CodecError, CommandRefused, FrameError, InvalidInput, RecordError
+from meterkast.mbus.dsmr_commands import CLEAR_NON_PERMANENT, CommandSender
 from meterkast.mbus.gas_acceptance import ImplausibleFrame, Installed, commit, judge, refused
 from meterkast.mbus.gas_reply import GasReply, read_gas_reply, read_header
 from meterkast.mbus.keys import NO_USER_KEY, check_key, encode_set_key_records, wrap_user_key
@@ -52,6 +55,8 @@ class InstalledDevice:
     user_key: bytes
     state: Installed
     next_user_key: bytes | None = None  # set by the central system, until a reply decrypts with it
+    clock_refused: bool = False  # the last reply was refused only for its time stamp: the clock is off
+    clock_refused_counter: int | None = None  # and its frame counter (mode 15)
 
     @property
     def guard(self) -> FrameCounterGuard:
@@ -68,6 +73,7 @@ class DsmrP2Master:
     def __init__(self, master: BusMaster) -> None:
         self.master = master
         self.devices: dict[int, InstalledDevice] = {}
+        self.commands = CommandSender(master)
 
     def free_channel(self) -> int:
         for channel in range(1, MAX_CHANNELS + 1):
@@ -127,8 +133,12 @@ class DsmrP2Master:
             judge(device.state, reply, attempts=attempts, now=now)
         except AuthenticationError as exc:
             refused(device.state, exc)
+            if isinstance(exc, ImplausibleFrame) and exc.rule == "clock":
+                device.clock_refused = _only_clock(device, reply, attempts)
+                device.clock_refused_counter = reply.frame_counter if device.clock_refused else None
             raise
         commit(device.state, reply, attempts=attempts, now=now)
+        device.clock_refused, device.clock_refused_counter = False, None
         if key == device.next_user_key:
             device.user_key, device.next_user_key = key, None
         return reply
@@ -173,9 +183,28 @@ class DsmrP2Master:
         key = check_key("user key", user_key)
         device.next_user_key = None if key == device.user_key else key
 
+    async def synchronize_clock(self, channel: int, e_meter_utc: datetime) -> None:
+        """Set the device's clock to the E-meter's (UTC) with CI 6C [P2-4.0.7 §4.3.4, §6.2.1] (``dsmr_commands``)."""
+        await self.commands.synchronize_clock(self._device(channel), e_meter_utc)
+
+    async def clear_status(self, channel: int, mask: int = CLEAR_NON_PERMANENT) -> None:
+        """Clear the device's non-permanent status bits, ``01 FD 97 06 73`` [P2-4.0.7 §6.2.4]."""
+        await self.commands.clear_status(self._device(channel), mask)
+
     def decouple(self, channel: int) -> InstalledDevice:
         """Forget the device (P3 ``slave_deinstall``); its channel and address become free."""
         device = self.devices.pop(channel, None)
         if device is None:
             raise InvalidInput(f"no M-Bus device is installed on channel {channel}")
         return device
+
+
+def _only_clock(device: InstalledDevice, reply: GasReply, attempts: int) -> bool:
+    """Whether the time stamp is a reply's only fault: a genuine frame (the equipment rule catches an altered
+    counter) from a meter whose clock is off; an encrypted clock sync must carry a counter above its own
+    [§5.2 note: the E-meter learns the current counter from a REQ_UD2]."""
+    try:
+        judge(device.state, reply, attempts=attempts, now=None)
+    except AuthenticationError:
+        return False
+    return True

@@ -11,7 +11,8 @@ the frame counter only then (§5.2: the counter of a *validated* frame). The rul
    ``header``: the clear parts are exactly as a DSMR gas meter sends them: C = 08h [§4.1 Table 5],
    ST = 0 [§4.2.5], a configuration word with only mode and block count [§4.2.6], and the access number
    at the same offset from the frame counter as before [§3.1.2, §4.2.4, §5.2] (both count the RSP_UDs
-   the device sent; this master sends no encrypted commands, which would advance only the counter).
+   the device sent; an encrypted command advances only the counter, and ``dsmr_commands`` shifts the
+   offset for it).
 2. ``layout``: the plaintext is exactly the default readout list as the gas meter writes it
    (``gas_reply``, ``gas_records``' table): 2F 2F, status, equipment identifier, hourly value, valve,
    configuration, fillers [§5.1, §6.3]. Checked while reading, before this module.

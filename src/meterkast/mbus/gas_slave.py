@@ -122,7 +122,6 @@ RULES: dict[CommandKind, CommandRule] = {
     CommandKind.CLEAR_STATUS: CommandRule(_ANY_COMMAND_CI),
     CommandKind.SELECT: CommandRule(_ANY_COMMAND_CI),
 }
-CLOCK_SYNC_ERROR_BIT = 1 << 5  # [§6.2.4]
 SET_TIME = 0x00  # TC "set time" [§6.2.1]
 
 
@@ -317,10 +316,8 @@ class GasMeterSlave:
             self._readout = plan.selection
         if plan.valve is not None:  # the meter refuses and logs it (SYSTEM G12)
             self._events.extend(self.meter.handle(now, cmd.CommandValve(plan.valve)))
-        if plan.clear_mask & CLOCK_SYNC_ERROR_BIT:
-            # The clock sync error is the only latched non-permanent status bit in the model (fraud and
-            # battery follow the meter's present state), and GasMeter has no command for this yet.
-            self.meter.clock_sync_error = False
+        if plan.clear_mask:  # the E-meter's housekeeping after it took over the status [§6.2.4]
+            self._events.extend(self.meter.handle(now, cmd.ClearStatusBits(plan.clear_mask)))
         if plan.new_address is not None:
             self._address = plan.new_address  # E5 still goes out; the new address holds after it
         return ACK

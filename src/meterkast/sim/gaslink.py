@@ -32,6 +32,7 @@ from typing import Protocol
 
 from meterkast.emeter.readings import MbusReading
 from meterkast.errors import NoReply
+from meterkast.gasmeter.commands import ClearStatusBits, SynchronizeClock
 from meterkast.gasmeter.events import Event as GasEvent
 from meterkast.gasmeter.meter import GasMeter
 
@@ -60,6 +61,12 @@ class GasLink(Protocol):
     def take_events(self) -> list[GasMeterEvent]:
         """Gas-meter events the reads caused since the last call (battery drain)."""
         ...
+
+    def synchronize_clock(self, now: datetime, channel: int, e_meter_utc: datetime) -> None:
+        """Set the device's clock to ``e_meter_utc`` [P2-4.0.7 §6.2.1]; raises ``LinkError`` on failure."""
+
+    def clear_status(self, now: datetime, channel: int) -> None:
+        """Clear the device's non-permanent status bits [P2-4.0.7 §6.2.4]; raises ``LinkError`` on failure."""
 
 
 class DirectGasLink:
@@ -99,6 +106,24 @@ class DirectGasLink:
         else:
             value, captured = stored.index_m3, stored.captured_at
         return MbusReading(value, captured, meter.status_byte(), meter.metrology.resolution_m3)
+
+    def synchronize_clock(self, now: datetime, channel: int, e_meter_utc: datetime) -> None:
+        """What CI 6C does, without the frame: the meter takes the time truncated to the second (type I)."""
+        meter = self._answering(channel, "synchronise the clock of")
+        when = e_meter_utc.replace(microsecond=0)
+        self._events += [GasMeterEvent(e.at, channel, str(meter.meter_number), e)
+                         for e in meter.note_mbus_exchange(now) + meter.handle(now, SynchronizeClock(when))]
+
+    def clear_status(self, now: datetime, channel: int) -> None:
+        meter = self._answering(channel, "clear the status of")
+        self._events += [GasMeterEvent(e.at, channel, str(meter.meter_number), e)
+                         for e in meter.note_mbus_exchange(now) + meter.handle(now, ClearStatusBits(0x73))]
+
+    def _answering(self, channel: int, what: str) -> GasMeter:
+        meter = self._meters.get(channel)
+        if meter is None or not meter.can_communicate:
+            raise NoReply(f"cannot {what} the gas meter on channel {channel}: nothing answers there")
+        return meter
 
     def take_events(self) -> list[GasMeterEvent]:
         events, self._events = self._events, []

@@ -324,6 +324,7 @@ class Installation(Wiring, SubMeterWiring):
                 events.append(CommandFailed(now, command, str(exc)))
         for channel in self.emeter.polls_due(now):
             events += self._read(channel)
+        events += self._gas_commands_at_once()  # clock syncs after a clock change (emeter.gas_clock)
 
     def _start_hour(self, hour: datetime, events: list[Event]) -> None:
         if self._hour_open is not None:

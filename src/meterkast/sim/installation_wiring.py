@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from meterkast.emeter.emeter import EMeter
+from meterkast.emeter.gas_clock import GasCommand, SyncReason
 from meterkast.emeter.readings import MbusDeviceIdentity
 from meterkast.errors import CommandRefused, LinkError
 from meterkast.gasmeter import commands as gas_commands
@@ -93,9 +94,36 @@ class Wiring:
             events += self.link.take_events()
             rejected = isinstance(exc, RefusedFrame)
             events += self.emeter.record_read_failure(self._now, channel, str(exc), rejected=rejected)
+            if isinstance(exc, RefusedFrame) and exc.clock_only:
+                self.emeter.mbus.clock_off(channel)  # synced at once (_gas_commands_at_once)
             return events
         events += self.link.take_events()
         events += self.emeter.record_reading(self._now, channel, reading)
+        return events + self._gas_commands(channel, self.emeter.mbus.after_read(channel))
+
+    def _gas_commands_at_once(self) -> list[Event]:
+        """Clock syncs due now, not after a read: the E-meter's clock changed (emeter.gas_clock)."""
+        if not self.emeter.powered:
+            return []
+        events: list[Event] = []
+        for channel in self.emeter.mbus.syncs_at_once():
+            events += self._gas_commands(channel, [GasCommand.SYNC_CLOCK])
+        return events
+
+    def _gas_commands(self, channel: int, commands: Sequence[GasCommand]) -> list[Event]:
+        """Send the E-meter's clock sync / status clear over the link [P2-4.0.7 §6.2.1, §6.2.4]."""
+        events: list[Event] = []
+        for command in commands:
+            failure: str | None = None
+            try:
+                if command is GasCommand.SYNC_CLOCK:
+                    self.link.synchronize_clock(self._now, channel, self._emeter_clock())
+                else:
+                    self.link.clear_status(self._now, channel)
+            except LinkError as exc:
+                failure = str(exc)
+            events += self.link.take_events()
+            events += self.emeter.record_gas_command(self._now, channel, command, failure)
         return events
 
     def _wrap(self, supply: GasSupply, gas_events: Sequence[GasEvent]) -> list[Event]:
@@ -147,13 +175,12 @@ class Wiring:
                 meter = self._meter(self._supply_for(command.channel, "drift the clock of"))
                 meter.clock_offset += timedelta(seconds=command.seconds)
                 return []
-            case SynchronizeGasMeterClock():
-                supply = self._supply_for(command.channel, "synchronise the clock of")
+            case SynchronizeGasMeterClock():  # over the link, as the E-meter's own syncs [P2-4.0.7 §6.2.1]
+                channel = self._channel(self._supply_for(command.channel, "synchronise the clock of"))
                 if not self.emeter.powered:
                     raise CommandRefused("clock synchronisation refused: the E-meter is powered down")
-                e_time = self.emeter.meter_time().astimezone(UTC)
-                sync = gas_commands.SynchronizeClock(e_time)
-                return self._wrap(supply, self._meter(supply).handle(self._now, sync))
+                self.emeter.mbus.channels[channel].clock.trigger(SyncReason.REQUESTED, at_once=True)
+                return self._gas_commands(channel, [GasCommand.SYNC_CLOCK])
             case SetTextMessage():
                 return list(self.emeter.set_text_message(self._now, command.text, command.code))
             case SetP2Fault():

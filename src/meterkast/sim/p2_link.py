@@ -9,6 +9,9 @@ silence) surface as a :class:`LinkError`; a reply that arrived whole but was ref
 implausible records) as a :class:`RefusedFrame`, a ``LinkError`` too, which the E-meter records as a
 failed read and also counts as a rejected frame.
 
+Clock synchronisation (CI 6C) and status housekeeping (``01 FD 97 06 73``) go out as real, encrypted
+SND_UDs through ``synchronize_clock`` and ``clear_status`` [P2-4.0.7 §6.2.1, §6.2.4].
+
 A key change from the central system (P3 class 72 ``transfer_key`` / ``set_encryption_key``) reaches
 the bus through ``transfer_key`` and ``set_user_key`` (``DsmrP2Master``).
 
@@ -18,11 +21,12 @@ at the simulated instant.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
+from typing import Any
 
 from meterkast.emeter.readings import MbusReading
-from meterkast.errors import AuthenticationError, CodecError, LinkError
+from meterkast.errors import AuthenticationError, CodecError, CommandRefused, LinkError
 from meterkast.gasmeter.meter import GasMeter
 from meterkast.mbus.dsmr_master import DsmrP2Master, InstalledDevice
 from meterkast.mbus.gas_slave import GasMeterSlave
@@ -34,7 +38,11 @@ from meterkast.sim.gaslink import GasMeterEvent
 
 
 class RefusedFrame(LinkError):
-    """The reply arrived whole (checksum right) and the E-meter refused it [P2-4.0.7 §5.2, §6]."""
+    """The reply arrived whole (checksum right) and the E-meter refused it [P2-4.0.7 §5.2, §6].
+
+    ``clock_only``: refused only for its time stamp, so the gas meter's clock is off (and a sync may help)."""
+
+    clock_only: bool = False
 
 
 class P2GasLink:
@@ -99,7 +107,10 @@ class P2GasLink:
             clock = now if self.emeter_clock is None else self.emeter_clock()
             reply = run_now(self.p2.read(channel, now=clock))
         except AuthenticationError as exc:  # wrong key, replay, implausible (dsmr_master): refused
-            raise RefusedFrame(f"P2 read on channel {channel} failed: {exc}") from exc
+            refusal = RefusedFrame(f"P2 read on channel {channel} failed: {exc}")
+            device = self.p2.devices.get(channel)
+            refusal.clock_only = device is not None and device.clock_refused
+            raise refusal from exc
         except CodecError as exc:  # not an RSP_UD (FrameError): a failed read, as on a real E-meter
             raise LinkError(f"P2 read on channel {channel} failed: {exc}") from exc
         finally:
@@ -113,6 +124,23 @@ class P2GasLink:
             run_now(self.p2.transfer_key(channel, wrapped_lsb_first))
         except CodecError as exc:
             raise LinkError(f"P2 key transfer on channel {channel} failed: {exc}") from exc
+        finally:
+            self._collect(channel)
+
+    def synchronize_clock(self, now: datetime, channel: int, e_meter_utc: datetime) -> None:
+        """CI 6C to the device on ``channel`` [P2-4.0.7 §4.3.4, §6.2.1]; a lost or refused frame is a LinkError."""
+        self._command(now, channel, "clock synchronisation", self.p2.synchronize_clock(channel, e_meter_utc))
+
+    def clear_status(self, now: datetime, channel: int) -> None:
+        """``01 FD 97 06 73`` to the device on ``channel`` [P2-4.0.7 §6.2.4]; failure is a LinkError."""
+        self._command(now, channel, "status clear", self.p2.clear_status(channel))
+
+    def _command(self, now: datetime, channel: int, what: str, sending: Coroutine[Any, Any, None]) -> None:
+        self._now = now
+        try:
+            run_now(sending)
+        except (CodecError, CommandRefused) as exc:
+            raise LinkError(f"P2 {what} on channel {channel} failed: {exc}") from exc
         finally:
             self._collect(channel)
 

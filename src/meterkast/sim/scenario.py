@@ -38,6 +38,7 @@ from meterkast.errors import InvalidInput
 from meterkast.gasmeter import commands as gas
 from meterkast.gasmeter.battery import CAPACITY_NAH
 from meterkast.gasmeter.events import ValveAction as GasValveAction
+from meterkast.gasmeter.meterclock import drift_ppb
 from meterkast.gasmeter.metrology import MeterType
 from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.p1.specs import spec_for
@@ -52,6 +53,11 @@ from meterkast.sim.weather import WeatherSeries
 from meterkast.units import ZERO
 
 MAX_MBUS_DEVICES = 4  # SYSTEM M3
+DEFAULT_DRIFT_PPM = Decimal(-3)
+"""A gas meter's clock a little slow: a 32.768 kHz tuning-fork crystal, trimmed at its 25 °C turnover point,
+loses 0.034 ppm/°C² away from it, so about 3.4 ppm in a meter cupboard at 15 °C (0.26 s a day); DSMR-M
+4.3.5 allows a P2 device 10 s a day (115.7 ppm). The E-meter's daily sync keeps it within a second."""
+MAX_DRIFT_PPM = 1000.0  # 86 s a day: far beyond DSMR-M 4.3.5, enough to show bit 5 every day
 DEFAULT_SPEED = 3600.0
 
 
@@ -83,6 +89,7 @@ class GasMeterSpec:
     default_key: bytes | None = None
     household: HouseholdConfig | None = None  # only for the second and later meters
     variant: GasMeterVariant = GasMeterVariant.DSMR4  # hourly (DSMR 4) or 5-minute (SMR 5) values
+    drift_ppm: Decimal = DEFAULT_DRIFT_PPM  # how fast its clock runs (gasmeter.meterclock)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +156,12 @@ class Scenario:
             sub_meters=self.mbus_devices,
             gas_variant=first.variant,  # also what meters coupled later in the timeline get
         )
+        # Each meter by the channel it landed on: water or heat meters may hold the channels before it.
+        channels = {str(meter.meter_number): channel for channel, meter in installation.gas_meters().items()}
+        for spec in self.gas_meters:
+            if spec.drift_ppm and spec.number in channels:
+                drift = gas.SetClockDrift(spec.drift_ppm)
+                installation.schedule(self.start, inst.OperateGasMeter(drift, channels[spec.number]))
         for item in self.timeline:
             for at, command in item.commands:
                 installation.schedule(at, command)
@@ -246,9 +259,21 @@ def _power_failure(t: Table, at: datetime, until: datetime | None) -> _Made:
     return [(at, inst.PowerDown()), (until, inst.PowerUp())], None
 
 
+def _drift_ppm(t: Table, default: Decimal) -> Decimal:
+    ppm = Decimal(repr(t.number("drift_ppm", float(default), low=-MAX_DRIFT_PPM, high=MAX_DRIFT_PPM)))
+    try:
+        drift_ppb(ppm)
+    except InvalidInput as exc:
+        raise t.fail("drift_ppm", str(exc)) from exc
+    return ppm
+
+
 def _clock_drift(t: Table, at: datetime, _: datetime | None) -> _Made:
+    meter = t.choice("meter", ("e-meter", "gas-meter"), "e-meter")
+    if meter == "gas-meter" and "drift_ppm" in t.data:  # the crystal's rate from now on
+        return [(at, inst.OperateGasMeter(gas.SetClockDrift(_drift_ppm(t, ZERO)), _channel(t)))], None
     seconds = t.number("seconds", low=-86400, high=86400)
-    if t.choice("meter", ("e-meter", "gas-meter"), "e-meter") == "e-meter":
+    if meter == "e-meter":
         return [(at, inst.ShiftEMeterClock(seconds))], None
     return [(at, inst.DriftGasMeterClock(seconds, _channel(t)))], None
 
@@ -375,8 +400,9 @@ def _gas_meter(t: Table, first: bool) -> GasMeterSpec:
     if first and "annual_m3" in t.data:
         raise t.fail("annual_m3", "the first gas meter is the house's: set its use in [household]")
     variant = GasMeterVariant(t.choice("variant", tuple(v.value for v in GasMeterVariant), "dsmr4"))
+    drift = _drift_ppm(t, DEFAULT_DRIFT_PPM)
     t.done()
-    return GasMeterSpec(number, meter_type, index, key, household, variant)
+    return GasMeterSpec(number, meter_type, index, key, household, variant, drift)
 
 
 def _household(t: Table) -> HouseholdConfig:

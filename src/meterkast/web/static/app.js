@@ -431,6 +431,30 @@ function renderEmeter(emeter) {
   ]);
 }
 
+// -- gas meter clock: drift, deviation, P2 synchronisation (DSMR-M 4.5.89; P2 §6.2.1, §6.2.4) -------------
+function renderGasClock(meters) {
+  const meter = meters[0];
+  if (!meter) {
+    facts($("#gas-clock-facts"), [["gas meter", "none coupled"]]);
+    facts($("#gas-clock-sync"), []);
+    return;
+  }
+  const signed = (s) => `${Number(s) > 0 ? "+" : ""}${s} s`;
+  const far = Math.abs(Number(meter.vs_emeter_s)) > 60;
+  facts($("#gas-clock-facts"), [
+    ["vs true time", signed(meter.deviation_s), "mono"],
+    ["vs E-meter", signed(meter.vs_emeter_s), far ? "mono bad" : "mono"],
+    ["drift", `${meter.drift_ppm} ppm`, "mono"],
+    ["status bit 5", meter.clock_sync_error ? "set (> 60 s)" : "clear", meter.clock_sync_error ? "bad" : ""],
+  ]);
+  facts($("#gas-clock-sync"), [
+    ["last P2 sync", meter.last_sync ? when(meter.last_sync) : "not yet"],
+    ["reason", meter.last_reason ?? "—"],
+    ["next", meter.pending ? `pending: ${meter.pending}` : "daily after 00:01 read"],
+    ["failed", String(meter.failures), meter.failures ? "bad" : "muted"],
+  ]);
+}
+
 // -- ground truth vs P1 -------------------------------------------------------------------------------
 async function refreshTruth() {
   const result = await api("GET", "/api/truth?hours=48");
@@ -713,6 +737,7 @@ async function refresh() {
   renderMeter(state.gas_meter || {});
   renderEmeter(state.emeter || {});
   renderMbusChannels(state.emeter || {});
+  renderGasClock(state.gas_clock || []);
   renderTruth(state.truth || {}, state.gas_meter || {}, state.emeter || {});
   $("#p1-version").textContent = state.p1 ? `DSMR ${state.p1.version}${state.p1.port ? ` · tcp port ${state.p1.port}` : ""}` : "";
   document.body.dataset.ready = "true";
