@@ -84,7 +84,7 @@ def test_the_browser_logs_in_then_controls_the_meter(page: Page, tmp_path: Path)
         page.wait_for_selector("body[data-ready=true]")
         assert page.url == f"{base}/" and token not in page.url
 
-        session = next(c for c in page.context.cookies() if c["name"] == "meterkast_session")
+        session = next(c for c in page.context.cookies() if c["name"].startswith("meterkast_session_"))
         assert session["httpOnly"] and session["sameSite"] == "Strict" and session["value"] != token
         assert token not in str(page.context.cookies())
 
