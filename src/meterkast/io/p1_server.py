@@ -177,7 +177,7 @@ class P1Server:
 
     def __init__(
         self,
-        port: P1Port,
+        port: P1Port | None,
         pacer: Pacer,
         *,
         backlog: int = DEFAULT_BACKLOG,
@@ -227,6 +227,8 @@ class P1Server:
     async def run(self, until: datetime | None = None) -> None:
         """Emit telegrams from the installation's time until ``until`` (inclusive) or cancellation."""
         port = self.port
+        if port is None:
+            raise ValueError("this server has no P1 port to run; feed it with broadcast()")
         moment = port.first_telegram_at()
         while until is None or moment <= until:
             await self.pacer.wait_until(moment)
