@@ -8,7 +8,10 @@ How it stays fast (benchmarks/bench_p1_parse.py): one precompiled regular expres
 body into lines in a single ``findall`` pass and already separates the common one-number lines into
 (code, number, unit); a dict built once from the OBIS table maps each code straight to its decode
 function; the CRC is the big-int parity method of ``crc.py``. Every value is fully converted
-(Decimal, aware datetime) before ``decode_telegram`` returns: nothing is deferred.
+(Decimal, aware datetime) before ``decode_telegram`` returns: nothing is deferred. That is
+``decode_plain``; ``decode_telegram`` gives the same result through a per-thread ``P1Decoder``
+(plan.py, lines.py, batches.py), so a telegram like the last one this thread decoded costs a
+fraction (docs/performance.md).
 
 Rules it keeps (docs/p1.md, "What the decoder tolerates"):
 - a telegram is one unit only for its CRC: a CRC mismatch is reported in ``Telegram.crc_ok`` with

@@ -16,8 +16,14 @@ and nothing else), keeps its code prefix (``code(``), holds no CR or LF, and mat
 (and was not joined before) or changed and kept its code prefix. So the body's entries are the last
 telegram's, with the changed lines' values decoded afresh.
 
+Two readers in batches.py take most telegrams (issue 14, docs/performance.md): once lines have
+changed, ``WholeBody`` reads the next body at the fixed places of the lines that ever changed, with
+every other byte compared in one go (no split at all); a body it does not fit is split, and the
+lines that changed together are read as one ``Batch``; the loop below reads what neither covers and
+says what is wrong. Both accept exactly what the loop accepts.
+
 Rules it keeps:
-- the result equals ``decode_telegram``'s for the same input (tests/p1/test_lines.py drives random
+- the result equals ``decode_plain``'s for the same input (tests/p1/test_lines.py drives random
   streams, bad CRCs and malformed telegrams through both);
 - anything else (another line count or header, a changed line that was not a lone entry, a value
   that does not decode, a CRC mismatch under ``strict``, a malformed frame) gives None, and the
@@ -184,7 +190,7 @@ class LineState:
         return self._step_lines(data, text, bang, strict=strict)
 
     def _step_whole(self, data: bytes, text: str, bang: int, *, strict: bool) -> tuple[bool, Telegram | None]:
-        """(whether the whole-body pattern matched, the telegram or None for the general path)."""
+        """(whether the body fits ``WholeBody``'s places, the telegram or None for the general path)."""
         assert self.whole is not None  # step checked it
         try:
             found = self.whole.read(text, self.body_start, bang, self.values)
@@ -228,7 +234,7 @@ class LineState:
         return new_telegram(self.header, values.copy(), mbus.copy(), crc, crc_ok, self.unknown)
 
     def _learn(self, lines: list[str], changed: tuple[int, ...]) -> None:
-        """After a telegram decoded line by line: the whole-body pattern for the lines changed so far."""
+        """After a telegram decoded line by line: ``WholeBody`` for the lines changed so far."""
         if not changed:
             return
         ever = self.ever
