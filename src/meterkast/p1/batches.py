@@ -41,6 +41,7 @@ NUM = re.compile(r"-?\d{1,24}(?:\.\d{1,24})?", re.ASCII)  # decode.LINE's number
 SEP = "\u0100"
 NUMS = re.compile(f"{NUM.pattern}(?:{SEP}{NUM.pattern})*", re.ASCII)
 STAMPS = re.compile(rf"\d{{12}}[SWsw](?:{SEP}\d{{12}}[SWsw])*", re.ASCII)
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")  # a number's layout: where its digits, "-" and "." are
 DEC, TIME, OTHER = 0, 1, 2  # how a line is decoded again: number (*unit), time stamp, via LINE
 # (code, kind, prefix, suffix, unit, channel). prefix: the line up to and including "(", e.g.
 # "1-0:1.8.1("; DEC lines: suffix is what follows the number ("*kWh)" or ")") and unit its unit;
@@ -148,6 +149,7 @@ class WholeBody:
         "literals",
         "numbers",
         "others",
+        "shape",
         "stamps",
         "texts",
         "times",
@@ -193,6 +195,7 @@ class WholeBody:
         self.stamps = getter([group for _, group in self.times]) if self.times else None
         self.channels = frozenset(s[5] for s in slots.values() if s[5] and s[1] != OTHER)
         self.last: Sequence[str] = self.texts(" " * start + body)  # the value texts of the last telegram
+        self.shape = _shape(self.numbers(self.last)) if self.numbers is not None else b""
 
     def read(
         self, text: str, start: int, end: int, values: dict[str, Value]
@@ -205,7 +208,9 @@ class WholeBody:
         updates: Updates = []
         if self.numbers is not None:
             texts: tuple[str, ...] = self.numbers(found)
-            if NUMS.fullmatch(SEP.join(texts)) is None:
+            # The numbers have their places' widths; laid out as the last ones (valid numbers: digits
+            # where they had digits, "-" and "." where they had those) they are valid numbers too.
+            if _shape(texts) != self.shape and NUMS.fullmatch(SEP.join(texts)) is None:
                 return None
             quantities = map(_new_tuple, repeat(Quantity), zip(map(Decimal, texts), self.units))  # noqa: B905
             updates += zip(self.codes, quantities)  # noqa: B905
@@ -224,3 +229,8 @@ class WholeBody:
                 if channel:
                     channels.add(channel)
         return updates, channels, found
+
+
+def _shape(texts: Sequence[str]) -> bytes:
+    """The texts joined by LF, every digit 1-9 written 0; ValueError for a character beyond Latin-1."""
+    return "\n".join(texts).encode("latin-1").translate(_ZEROS)
