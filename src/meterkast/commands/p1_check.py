@@ -36,8 +36,10 @@ def register_check(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--situation", action="append", required=True,
                        help="situation name (repeat for several; 'all' = every one)")
     check.add_argument("--consumer", choices=("jsonl", "mqtt", "ha"), required=True,
-                       help="jsonl: JSON lines file; mqtt: 'mosquitto_sub -v' capture; ha: Home Assistant URL")
-    check.add_argument("source", metavar="SOURCE", help="the report file ('-' = stdin), or the HA base URL")
+                       help="jsonl: JSON lines file; mqtt: 'mosquitto_sub -v' capture, or mqtt://HOST:PORT to "
+                       "subscribe live; ha: Home Assistant URL")
+    check.add_argument("source", metavar="SOURCE",
+                       help="the report file ('-' = stdin), the MQTT broker URL, or the HA base URL")
     check.add_argument("--token", help="ha: long-lived access token (or the environment's HA_TOKEN)")
     check.add_argument("--entity", action="append", default=[], help="ha: FIELD=ENTITY_ID (repeat)")
     check.add_argument("--truth", help="the truth file 'p1 serve --truth' wrote (default: replay the situation)")
