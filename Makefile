@@ -21,8 +21,9 @@ test: $(STAMP)
 run: $(STAMP)
 	$(BIN)/meterkast run $(ARGS)
 
+# QUICK=1: every benchmark on a smaller input, under a minute in all (benchmarks/__main__.py).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import benchmarks
 from meterkast.central import KeySealer, SqlStore, open_store
 from meterkast.central.model import ConsentLevel, PeriodType
 from meterkast.clock import SimClock
@@ -173,9 +174,10 @@ async def in_child(count: int, concurrency: int, store_url: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench_cs_fleet")
-    parser.add_argument("--meters", type=int, default=1000)
+    parser.add_argument("--meters", type=int, default=benchmarks.scaled(1000, 50))
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--layout", choices=["inprocess", "process", "both"], default="both")
+    parser.add_argument("--layout", choices=["inprocess", "process", "both"],
+                        default="inprocess" if benchmarks.quick() else "both")
     parser.add_argument("--store", help="store URL (default: SQLite in a temporary directory)")
     args = parser.parse_args(argv or [])
     logging.basicConfig(level=logging.ERROR, format="meterkast: %(message)s")

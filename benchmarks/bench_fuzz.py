@@ -19,10 +19,12 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+import benchmarks
 from benchmarks.fuzz_targets import Target, targets
 from meterkast.errors import MeterkastError
 
 DEFAULT_BUDGET = 100_000
+QUICK_BUDGET = 1_000  # python -m benchmarks --quick
 SHOWN = 3  # distinct foreign exceptions printed per decoder
 
 
@@ -83,7 +85,7 @@ def report(target: Target, tally: Tally) -> None:
 
 
 def main() -> int:
-    budget = int(os.environ.get("FUZZ_BUDGET", str(DEFAULT_BUDGET)))
+    budget = int(os.environ.get("FUZZ_BUDGET", str(benchmarks.scaled(DEFAULT_BUDGET, QUICK_BUDGET))))
     seed = int(os.environ.get("FUZZ_SEED", "10"))
     only = [s for s in os.environ.get("FUZZ_ONLY", "").split(",") if s]
     chosen = [t for t in targets() if not only or any(s in t.name for s in only)]

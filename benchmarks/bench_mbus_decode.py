@@ -8,15 +8,16 @@ Run: ``python -m benchmarks mbus_decode``.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import meterbus
 
+import benchmarks
+from meterkast import environment
 from meterkast.mbus.application import VariableData, decode_telegram
 
-CORPUS = Path(os.environ.get("MEETERKAST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+CORPUS = Path(environment.get("METERKAST_SHARED") or (Path(__file__).resolve().parents[2] / "shared"))
 FRAMES_DIR = CORPUS / "testdata" / "mbus-libmbus" / "test-frames"
 ROUNDS = 20
 
@@ -63,10 +64,11 @@ def best_of(function: object, frames: list[bytes], rounds: int) -> float:
 def main() -> None:
     frames = load_frames()
     usable = [raw for raw in frames if pymeterbus_can_decode(raw)]
-    ours = best_of(meterkast_values, usable, ROUNDS)
-    theirs = best_of(pymeterbus_values, usable, max(3, ROUNDS // 4))
+    rounds = benchmarks.scaled(ROUNDS, 3)
+    ours = best_of(meterkast_values, usable, rounds)
+    theirs = best_of(pymeterbus_values, usable, max(3, rounds // 4))
     print(f"frames                {len(usable)} of {len(frames)} (pyMeterBus cannot decode the rest)")
     print(f"meterkast             {ours * 1e3:8.2f} ms per corpus pass ({ours / len(usable) * 1e6:6.1f} µs/frame)")
     print(f"pyMeterBus            {theirs * 1e3:8.2f} ms per corpus pass ({theirs / len(usable) * 1e6:6.1f} µs/frame)")
     print(f"ratio                 {theirs / ours:8.1f}× faster")
-    print(f"meterkast, all frames {best_of(meterkast_values, frames, ROUNDS) * 1e3:8.2f} ms for {len(frames)} frames")
+    print(f"meterkast, all frames {best_of(meterkast_values, frames, rounds) * 1e3:8.2f} ms for {len(frames)} frames")

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
 import random
 import re
 import time
@@ -38,12 +37,14 @@ from pathlib import Path
 from dsmr_parser import telegram_specifications
 from dsmr_parser.parsers import TelegramParser
 
+import benchmarks
+from meterkast import environment
 from meterkast.p1 import crc
 from meterkast.p1.crc import crc16
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.plan import P1Decoder
 
-CORPUS = Path(os.environ.get("MEETERKAST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+CORPUS = Path(environment.get("METERKAST_SHARED") or (Path(__file__).resolve().parents[2] / "shared"))
 TELEGRAMS = CORPUS / "testdata" / "p1-dsmr_parser"
 SPECS = {
     "esy5q3da1004_v304": "Q3D",
@@ -216,6 +217,10 @@ def main() -> None:
     logging.getLogger("dsmr_parser").setLevel(logging.ERROR)  # it warns about the Sagemcom spec
     corpus = load()
     parsers = dsmr_parsers([name for name, _ in corpus])
+    global STREAM, ITERATIONS, REPEATS
+    if benchmarks.quick():
+        STREAM, ITERATIONS, REPEATS = 20, 10, 1
+        print("quick: 20 telegrams per stream, 10 corpus passes, one run each (python -m benchmarks --quick)")
     rng = random.Random(4)
     # [0] of each stream is the meter's telegram before the timed ones, shown to P1Decoder first.
     household = [[data, *stream(data, STREAM, rng)] for _, data in corpus]

@@ -11,7 +11,6 @@ inputs, so mutations reach the layer under a checksum, CRC, MAC or cipher.
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.fuzz_mutate import byte_input, mutate_json
+from meterkast import environment
 
-SHARED = Path(os.environ.get("MEETERKAST_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+SHARED = Path(environment.get("METERKAST_SHARED") or (Path(__file__).resolve().parents[2] / "shared"))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import random
 from typing import Any
 
 from benchmarks.fuzz_targets import SHARED, Target, bytes_maker, chunked, json_maker, read_hex
-from meterkast.commands.mbus.decode import annotated_lines, frame_json, parse_hex, split_resync, split_strict
+from meterkast.commands.mbus.decode import parse_hex
+from meterkast.commands.mbus.decode_frames import annotated_lines, frame_json, split_resync, split_strict
 from meterkast.commands.mbus.encode import encode_document, parse_json_documents
 from meterkast.errors import MeterkastError
 from meterkast.mbus.annotate import annotate

@@ -21,13 +21,15 @@ from pathlib import Path
 
 import pytest
 
+from meterkast import environment
+
 SHARED = ("127.0.0.1", 1883)  # where .ci/start-mosquitto starts one
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 START_TIMEOUT_S = 20.0
 
 
 def mqtt_required() -> bool:
-    return os.environ.get("METERKAST_REQUIRE_MQTT", "") not in ("", "0")
+    return environment.is_set("METERKAST_REQUIRE_MQTT")
 
 
 def unavailable(reason: str) -> None:

@@ -1,9 +1,9 @@
 """The two store backends for the tests that run on both (STYLE 10): SQLite in a temporary file, PostgreSQL in a
 fresh schema per test.
 
-PostgreSQL: database ``test`` on 127.0.0.1:5432, user postgres (trust), or MEETERKAST_PG_URL; each test gets a
+PostgreSQL: database ``test`` on 127.0.0.1:5432, user postgres (trust), or METERKAST_PG_URL; each test gets a
 schema of its own, dropped afterwards. If the server cannot be reached a test that needs it is skipped with the
-reason, unless MEETERKAST_REQUIRE_PG is set (CI sets it after .ci/start-postgres): then it fails.
+reason, unless METERKAST_REQUIRE_PG is set (CI sets it after .ci/start-postgres): then it fails.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from meterkast import environment
 from meterkast.central.store_sql_db import Database, SqliteDatabase, open_database
 from meterkast.errors import LinkError
 
-PG_URL = os.environ.get("MEETERKAST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = environment.get("METERKAST_PG_URL") or "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
 Connect = Callable[[], Database]
 
@@ -32,7 +33,7 @@ def pg_database(schema: str | None = None) -> Database:
 
 
 def pg_required() -> bool:
-    return os.environ.get("MEETERKAST_REQUIRE_PG", "") not in ("", "0")
+    return environment.is_set("METERKAST_REQUIRE_PG")
 
 
 @functools.cache
@@ -48,12 +49,12 @@ def pg_unreachable() -> str | None:
 @contextmanager
 def fresh_schema(prefix: str) -> Iterator[str]:
     """A schema name no other test uses, dropped on the way out. Skips the test if PostgreSQL is unreachable,
-    or fails it if MEETERKAST_REQUIRE_PG is set."""
+    or fails it if METERKAST_REQUIRE_PG is set."""
     reason = pg_unreachable()
     if reason is not None:
         if pg_required():
-            pytest.fail(f"MEETERKAST_REQUIRE_PG is set but PostgreSQL is unreachable: {reason}")
-        pytest.skip(f"PostgreSQL unreachable ({reason}); set MEETERKAST_REQUIRE_PG=1 to fail instead")
+            pytest.fail(f"METERKAST_REQUIRE_PG is set but PostgreSQL is unreachable: {reason}")
+        pytest.skip(f"PostgreSQL unreachable ({reason}); set METERKAST_REQUIRE_PG=1 to fail instead")
     schema = f"{prefix}_{os.getpid()}_{next(_schemas)}"
     yield schema
     cleaner = pg_database()

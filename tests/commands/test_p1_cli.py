@@ -152,6 +152,8 @@ def test_serve_as_fast_as_possible_until_a_time(capsys: pytest.CaptureFixture[st
         (["p1", "serve", "--speed", "fast"], "neither a number"),
         (["p1", "read", "http://example.org", "--retries", "0"], "tcp://host:port"),
         (["p1", "read", "tcp://127.0.0.1:1", "--retries", "0"], "cannot reach"),
+        (["p1", "read", "tcp://127.0.0.1:1", "--retries", "0"], "(gave up after 0 retries)"),
+        (["p1", "read", "tcp://127.0.0.1:1", "--retries", "-1"], "--retries -1 is negative"),
         (["p1", "read", "tcp://127.0.0.1:1", "--key", "xyz"], "not hexadecimal"),
         (["p1", "read", "tcp://127.0.0.1:1", "--key", "0011"], "16 (32 hex digits)"),
         (["p1", "read", "tcp://127.0.0.1:1", "--count", "0"], "at least 1"),

@@ -172,3 +172,21 @@ def test_ctrl_c_stops_cleanly_with_exit_0_after_serving_p1_and_http(tmp_path: Pa
     saved = store.load()
     store.close()
     assert saved is not None and saved.snapshot_at == saved.through > START, "a final snapshot where it stopped"
+
+
+def test_json_output_is_only_json_and_the_other_lines_go_to_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``run --json`` on stdout can be piped into a JSON reader: where P1 and the web app listen is said on
+    stderr (issue 13); without --json those lines stay on stdout."""
+    code = main(["run", "--data", str(tmp_path / "a"), "--speed", "max", "--p1-port", "0", "--http-port", "0",
+                 "--start", START.isoformat(), "--until", "2026-01-01T03:00:00Z", "--stop", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]  # every line: a JSON object, nothing else
+    assert len(rows) == 3 and all(isinstance(row, dict) for row in rows)
+    assert re.search(r"^P1: tcp://127\.0\.0\.1:\d+ ", err, re.MULTILINE)
+    assert re.search(r"^web: http://127\.0\.0\.1:\d+/", err, re.MULTILINE)
+    assert main(["run", "--data", str(tmp_path / "b"), "--speed", "max", "--p1-port", "0", "--no-http",
+                 "--start", START.isoformat(), "--until", "2026-01-01T01:00:00Z", "--stop"]) == 0
+    assert re.search(r"^P1: tcp://127\.0\.0\.1:\d+ ", capsys.readouterr().out, re.MULTILINE)

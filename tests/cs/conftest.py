@@ -1,5 +1,5 @@
 """A store on either backend for the service tests (tests/pg.py): PostgreSQL is skipped when unreachable, and
-fails instead when MEETERKAST_REQUIRE_PG is set."""
+fails instead when METERKAST_REQUIRE_PG is set."""
 
 from __future__ import annotations
 

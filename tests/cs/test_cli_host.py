@@ -8,7 +8,7 @@ import pytest
 
 from meterkast.central import open_store
 from meterkast.cli import main
-from meterkast.commands.cs import _open_p4
+from meterkast.commands.cs_run import _open_p4
 
 
 def store_args(tmp_path: Path) -> list[str]:

@@ -138,3 +138,28 @@ def test_meterkast_run_cs_reads_the_run_to_its_end(tmp_path: Path) -> None:
     with sqlite3.connect(data / "cs.sqlite") as db:
         counts = dict(db.execute("SELECT period_type, COUNT(*) FROM readings GROUP BY period_type").fetchall())
     assert counts == {"interval": 30, "daily": 1}
+
+
+def test_water_and_heat_meters_do_not_stop_the_cs_reading_the_gas_meter(tmp_path: Path) -> None:
+    """water-heat.toml: water on channel 1, gas on 2, heat on 3 [P1-4.2.2 §6.3–6.5]. The CS inventory holds
+    gas meters (SYSTEM C1, M3): it files the gas meter on channel 2 only, so its reads of 0-2:24.3.0 succeed
+    and no P3 read of a water (m³, unit 13) or heat (J) register stops the contact [P3-4.2.2 §7.3.1]."""
+    session = make_session(scenario="water-heat")
+    options = CsOptions.in_data_dir(tmp_path, p3_port=0, consent=ConsentLevel.DETAILED)
+
+    async def main() -> tuple[int, int]:
+        link = await start_cs_link(session, options)
+        try:
+            await _run(session, link, 26)
+            return link.cs.stats.failures, _kept(tmp_path / "cs.sqlite")
+        finally:
+            await link.close()
+
+    failures, kept = asyncio.run(main())
+    assert failures == 0
+    assert kept > 0
+    with sqlite3.connect(tmp_path / "cs.sqlite") as db:
+        couplings = db.execute("SELECT channel, gas_meter FROM gas_couplings").fetchall()
+        meters = {row[0] for row in db.execute("SELECT DISTINCT gas_meter FROM readings")}
+    assert couplings == [(2, "G0001123456789012")]
+    assert meters == {"G0001123456789012"}

@@ -223,3 +223,16 @@ def test_broker_urls(url: str, expected: BrokerUrl) -> None:
 def test_bad_broker_urls_are_refused(url: str) -> None:
     with pytest.raises(InvalidInput, match="--mqtt"):
         parse_mqtt_url(url)
+
+
+@pytest.mark.parametrize("url", ["mqtts://ha:hunter2secret@h", "mqtt://ha:hunter2secret@h:99999",
+                                 "mqtt://ha:hunter2secret@h/x", "mqtt://ha:hunter2secret@", "tcp://ha:hunter2secret@h"])
+def test_a_refused_broker_url_never_repeats_its_password(url: str) -> None:
+    """The message goes to stderr and into logs: it names the URL with the password masked."""
+    with pytest.raises(InvalidInput, match="--mqtt") as refused:
+        parse_mqtt_url(url)
+    assert "hunter2secret" not in str(refused.value) and "ha:***@" in str(refused.value)
+
+
+def test_the_password_is_not_in_the_broker_urls_repr() -> None:
+    assert "hunter2secret" not in repr(parse_mqtt_url("mqtt://ha:hunter2secret@h"))

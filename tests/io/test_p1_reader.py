@@ -315,6 +315,53 @@ def test_reconnects_with_exponential_backoff_reset_by_a_good_telegram() -> None:
     assert (stats.connects, stats.reconnects, stats.telegrams) == (1, 5, 2)
 
 
+def test_each_retry_is_said_with_its_reason_and_count_and_giving_up_too(caplog: pytest.LogCaptureFixture) -> None:
+    """A reader that cannot reach its port says why, which retry and the limit; then gives up (issue 13)."""
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        raise LinkError("cannot reach the P1 bridge at tcp://p1:2000: connection refused")
+
+    async def sleep(_seconds: float) -> None:
+        return None
+
+    async def scenario(limit: int | None, attempts: int) -> None:
+        reader = p1_reader("tcp://p1:2000", connect=connect, sleep=sleep, max_reconnects=limit)
+        try:
+            for _ in range(attempts):
+                await anext(reader)
+        finally:
+            await reader.aclose()
+
+    with caplog.at_level(logging.WARNING), pytest.raises(LinkError, match=r"refused \(gave up after 2 retries\)$"):
+        asyncio.run(scenario(2, 1))
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        "P1 reader: cannot reach the P1 bridge at tcp://p1:2000: connection refused; retry 1 (of 2) in 0.5 s",
+        "P1 reader: cannot reach the P1 bridge at tcp://p1:2000: connection refused; retry 2 (of 2) in 1.0 s",
+    ]
+
+
+def test_without_a_limit_each_retry_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    tries: list[int] = []
+
+    async def connect(_url: str, _settings: SerialSettings) -> P1Transport:
+        tries.append(1)
+        if len(tries) > 3:
+            raise asyncio.CancelledError  # the user's Ctrl-C, after three refusals
+        raise LinkError("connection refused")
+
+    async def sleep(_seconds: float) -> None:
+        return None
+
+    async def scenario() -> None:
+        async for _ in p1_reader("tcp://p1:2000", connect=connect, sleep=sleep):
+            pass
+
+    with caplog.at_level(logging.WARNING), pytest.raises(asyncio.CancelledError):
+        asyncio.run(scenario())
+    assert [r.getMessage() for r in caplog.records][-1] == "P1 reader: connection refused; retry 3 (no limit) in 2.0 s"
+
+
 def test_backoff_doubles_up_to_its_ceiling() -> None:
     backoff = Backoff()
     assert [backoff.next_delay() for _ in range(10)] == [0.5, 1, 2, 4, 8, 16, 32, 60, 60, 60]

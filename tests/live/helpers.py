@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from meterkast.clock import SimClock
-from meterkast.commands.run import new_world
+from meterkast.commands.run_live import new_world
 from meterkast.live.session import LiveSession
 from meterkast.live.store import Store
 from meterkast.scenario_files import load_scenario

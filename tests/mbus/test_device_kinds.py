@@ -18,6 +18,7 @@ from meterkast.mbus.device_kinds import (
     WATER,
     DeviceKind,
     kind_for_device_type,
+    unit_for_device_type,
 )
 from meterkast.mbus.gas_records import (
     GasReadout,
@@ -38,8 +39,18 @@ def test_the_device_types_are_en_13757_3_codes_used_in_nl() -> None:
     assert [(k.name, k.device_type, k.unit) for k in KINDS] == [
         ("gas", 0x03, "m3"), ("water", 0x07, "m3"), ("heat", 0x04, "GJ"), ("electricity", 0x02, "kWh")]
     assert kind_for_device_type(0x07) is WATER
-    with pytest.raises(RecordError, match="0Dh is not one this E-meter reads"):
-        kind_for_device_type(0x0D)  # a combined heat/cooling meter: "not supported" [P1-4.2.2 §6.4]
+    with pytest.raises(RecordError, match="0Ah is not one this E-meter reads"):
+        kind_for_device_type(0x0A)  # a cooling meter: no heat register to read
+
+
+@pytest.mark.parametrize("device_type", [0x04, 0x0C, 0x0D])
+def test_every_thermal_device_type_is_read_as_a_heat_meter(device_type: int) -> None:
+    """[P2-4.2.2 §6.3]: "Thermal meters (device type =x0D) will send … Hourly meter reading heat" (4C 0F,
+    §6.4.5). EN 13757-3 also names heat meters 04h (outlet) and 0Ch (inlet). The E-meter reads the heat
+    register of each; P1 then shows 0-n:24.1.0 as the device says and the value in GJ [P1-4.2.2 Table 5-3].
+    ("Combined Heat and Cold meters are not supported" [P1-4.2.2 §6.4] is about P1 showing one of the two.)"""
+    assert kind_for_device_type(device_type) is HEAT
+    assert unit_for_device_type(device_type) == "GJ"
 
 
 @pytest.mark.parametrize(

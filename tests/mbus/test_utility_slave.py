@@ -9,6 +9,7 @@ pyMeterBus (a peer, never imported by the package) reads the records to the same
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -169,3 +170,20 @@ def test_the_e_meter_reads_what_any_sub_meter_sends(kind: DeviceKind, steps: int
     assert (read.device_type, read.capture_time, read.value_m3) == (kind.device_type, stamp, value)
     assert read.stored == (meter.last_hour is not None)
     assert read.frame_counter == (1 if keyed else None)
+
+
+@pytest.mark.parametrize("keyed", [False, True])
+def test_a_thermal_meter_with_the_dsmr_device_type_0d_is_read(keyed: bool) -> None:
+    """[P2-4.2.2 §6.3]: "Thermal meters (device type =x0D)" send the hourly heat reading 4C 0F [§6.4.5]. A
+    heat meter whose header says 0Dh (the IV carries it too, §5.2) is read by the E-meter like one saying 04h."""
+    meter = sub_meter(HEAT, "41.27")
+    user_key = KEYS[3] if keyed else NO_USER_KEY
+    slave = SubMeterSlave(meter, manufacturer="KAM", address=5, user_key=user_key)
+    slave.identity = replace(slave.identity, medium=0x0D)
+    now = T0 + timedelta(hours=2, minutes=1)
+    reply = slave.on_request(now, encode_frame(ShortFrame(0x5B, 5)))
+    assert reply is not None
+    frame = decode_frame(reply)
+    assert isinstance(frame, LongFrame)
+    read = read_gas_reply(frame, user_key=user_key)
+    assert (read.device_type, read.capture_time, read.value_m3) == (0x0D, *meter.last_hour)  # type: ignore[misc]

@@ -126,6 +126,13 @@ def test_extras_become_sensors_of_the_device_they_belong_to() -> None:
     (12, "kWh", "energy", "kWh"),
     (99, "m3", None, "m³"),
     (None, None, None, None),
+    # Home Assistant refuses a discovery config whose unit its device class does not allow (MQTT sensor
+    # schema: "not valid together with device class"): then the reading goes without a class, not missing.
+    (7, "l", "water", "L"),
+    (4, "m3", None, "m³"),
+    (3, None, None, None),
+    (3, "kWh", None, "kWh"),
+    (12, "MWh", "energy", "MWh"),
 ])
 def test_the_mbus_reading_takes_its_class_from_the_device_type(
     device_type: int | None, unit: str | None, device_class: str | None, shown: str | None

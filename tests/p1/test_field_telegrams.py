@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
-from meterkast.commands.p1 import scan_telegrams
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.framer import P1Framer
+from meterkast.p1.scan import scan_telegrams
 from tests.p1.dsmr_compare import compare_read
 from tests.p1.field_telegrams import FIELD, Field
 

@@ -15,12 +15,12 @@ from decimal import Decimal
 
 import pytest
 
-from meterkast.commands.p1 import scan_telegrams
 from meterkast.errors import FrameError, LinkError
 from meterkast.io.p1_reader import MemoryTransport, SerialSettings, p1_reader
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.framer import P1Framer
 from meterkast.p1.plan import P1Decoder
+from meterkast.p1.scan import scan_telegrams
 from meterkast.p1.telegram import Telegram
 from meterkast.p1.timestamps import AMSTERDAM
 from meterkast.p1.values import CapturedValue

@@ -1,5 +1,5 @@
 """Fixtures for the P4 API tests: a real SqlStore on SQLite (tmp_path) and a simulated clock; PostgreSQL
-for the main flow (tests/pg.py: skipped if unreachable, failed if MEETERKAST_REQUIRE_PG is set).
+for the main flow (tests/pg.py: skipped if unreachable, failed if METERKAST_REQUIRE_PG is set).
 
 Every answer a ``world`` saw is held to the OpenAPI document when the test ends: its status is
 documented for its route, an error carries a known code, and a success conforms to its schema.

@@ -27,10 +27,12 @@ from meterkast.emeter.readings import MbusReading
 from meterkast.errors import InvalidInput, NoReply
 from meterkast.gasmeter.events import HourlyValueStored
 from meterkast.gasmeter.variant import FIVE_MINUTES, GasMeterVariant, period_start
+from meterkast.p1.decode import decode_telegram
+from meterkast.p1.values import CapturedValue
 from meterkast.scenario_files import load_scenario
 from meterkast.sim.gaslink import DirectGasLink, GasMeterEvent
 from meterkast.sim.installation import AddGasMeter, Installation, ReplaceGasMeter
-from meterkast.sim.p1_source import P1Port
+from meterkast.sim.p1_source import P1Port, telegram_bytes
 from meterkast.sim.p2_link import P2GasLink
 from meterkast.sim.scenario import parse_scenario
 
@@ -238,3 +240,31 @@ def test_the_p2_path_carries_the_5_minute_values_and_the_e_meter_accepts_them() 
     assert master is not None and meter is not None and meter.interval_value is not None
     assert master.capture_time.astimezone(UTC) == START + timedelta(hours=2) == meter.interval_value.captured_at
     assert master.value_m3 == meter.interval_value.index_m3
+
+
+@pytest.mark.parametrize("version", ["4", "4.2", "2.2"])
+def test_a_dsmr4_telegram_of_an_smr5_meter_shows_the_last_hourly_value(version: str) -> None:
+    """P1 4.x "transfers every ten seconds the latest received hourly value & timestamp" [P1-4.2.2 §6.3]
+    ("Last hourly value", Table 5-3); only a DSMR 5 telegram shows the 5-minute value [P1-5.0.2 §7.3]. So
+    telegrams of an older version show the whole-hour value the hourly profile files, never 09:25."""
+    installation = build(GasMeterVariant.SMR5)
+    installation.advance(START + timedelta(hours=3, minutes=27))
+    hour = START + timedelta(hours=3)
+    entry = list(installation.emeter.hourly_profile(1))[-1]
+    assert entry.capture_time.astimezone(UTC) == hour
+    telegram = decode_telegram(telegram_bytes(installation, version))
+    reading = telegram.mbus[1].reading
+    assert isinstance(reading, CapturedValue)
+    assert (reading.value, reading.time.astimezone(UTC) if reading.time else None) == (entry.value_m3, hour)
+    five = decode_telegram(telegram_bytes(installation, "5")).mbus[1].reading
+    assert isinstance(five, CapturedValue) and five.time is not None
+    assert five.time.astimezone(UTC) == hour + 5 * FIVE_MINUTES
+
+
+def test_a_dsmr4_telegram_before_the_first_whole_hour_of_an_smr5_meter_has_no_value_line() -> None:
+    """Before the first whole-hour value there is no hourly value to transfer [P1-4.2.2 §6.3] (issue 11 item 7)."""
+    installation = build(GasMeterVariant.SMR5)
+    installation.advance(START + timedelta(minutes=12))
+    assert installation.emeter.master_value(1) is not None  # the 5-minute values have come
+    assert "0-1:24.2.1" not in telegram_bytes(installation, "4.2").decode("ascii")
+    assert "0-1:24.2.1" in telegram_bytes(installation, "5").decode("ascii")

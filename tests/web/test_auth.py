@@ -101,15 +101,15 @@ def test_login_sets_cookies_that_hold_no_token(guarded: TestClient) -> None:
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert answer.status_code == 303
     set_cookies = answer.headers.get_list("set-cookie")
-    session = next(c for c in set_cookies if c.startswith(f"{SESSION_COOKIE}="))
-    csrf = next(c for c in set_cookies if c.startswith(f"{CSRF_COOKIE}="))
+    session = next(c for c in set_cookies if c.startswith(f"{ACCESS.session_cookie}="))
+    csrf = next(c for c in set_cookies if c.startswith(f"{ACCESS.csrf_cookie}="))
     for header in (session, csrf):
         attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
         assert {"path", "samesite", "max-age"} <= attributes and "samesite=strict" in header.lower()
         assert "secure" not in attributes, "on plain http a browser would drop a Secure cookie"
         assert TOKEN not in header
     assert "httponly" in session.lower() and "httponly" not in csrf.lower()  # the page reads the CSRF value
-    assert guarded.cookies[SESSION_COOKIE] == ACCESS.session_value != TOKEN
+    assert guarded.cookies[ACCESS.session_cookie] == ACCESS.session_value != TOKEN
 
 
 def test_over_https_the_cookies_are_secure() -> None:
@@ -134,7 +134,7 @@ def test_the_cookie_reads_but_controls_only_with_the_csrf_header(guarded: TestCl
     refused = guarded.post("/api/meter/seal/break")  # the cookie alone: what a forged cross-site form sends
     assert refused.status_code == 403 and refused.json()["error"] == "CsrfRejected"
     assert guarded.post("/api/meter/seal/break", headers={"X-CSRF-Token": "guessed"}).status_code == 403
-    csrf = guarded.cookies[CSRF_COOKIE]
+    csrf = guarded.cookies[ACCESS.csrf_cookie]
     foreign = {"X-CSRF-Token": csrf, "Origin": "http://evil.example"}
     assert guarded.post("/api/meter/seal/break", headers=foreign).status_code == 403
     assert guarded.get("/api/state").json()["gas_meter"]["seal_broken"] is False
@@ -147,7 +147,7 @@ def test_a_forged_csrf_cookie_does_not_help(guarded: TestClient) -> None:
     """Cookies are not isolated by port: a neighbour on the same host can set one. The header must equal
     the value derived from the token, not merely the cookie."""
     log_in(guarded)
-    guarded.cookies.set(CSRF_COOKIE, "forged")
+    guarded.cookies.set(ACCESS.csrf_cookie, "forged")
     assert guarded.post("/api/meter/seal/break", headers={"X-CSRF-Token": "forged"}).status_code == 403
 
 
@@ -168,9 +168,9 @@ def test_a_login_posted_from_another_site_is_refused(guarded: TestClient) -> Non
 def test_a_session_of_another_token_is_not_accepted() -> None:
     with client_for(WebAccess("another-token-of-enough-length-0123456789")) as other:
         log_in(other, "another-token-of-enough-length-0123456789")
-        stale = other.cookies[SESSION_COOKIE]
+        stale = other.cookies[WebAccess("another-token-of-enough-length-0123456789").session_cookie]
     with client_for(ACCESS) as client:
-        client.cookies.set(SESSION_COOKIE, stale)
+        client.cookies.set(ACCESS.session_cookie, stale)
         assert client.get("/api/state").status_code == 401
 
 
@@ -210,7 +210,8 @@ header_names = st.sampled_from(["authorization", "cookie", "origin", "x-csrf-tok
 header_values = st.one_of(
     st.text(max_size=40),
     st.sampled_from([f"Bearer {TOKEN[:-1]}", f"bearer {TOKEN}x", ACCESS.csrf_value,
-                     f"{CSRF_COOKIE}={ACCESS.csrf_value}", f"{SESSION_COOKIE}={ACCESS.session_value[:-1]}", BASE]),
+                     f"{ACCESS.csrf_cookie}={ACCESS.csrf_value}",
+                     f"{ACCESS.session_cookie}={ACCESS.session_value[:-1]}", BASE]),
 )
 
 
@@ -224,3 +225,29 @@ def test_no_control_call_passes_without_the_token_or_the_session(method: str, pa
     asked = Asked(method, path, headers, frozenset(), BASE)
     assert judge(ACCESS, asked) is not Verdict.ALLOWED
     assert judge(WebAccess(TOKEN, public_read=True), asked) is not Verdict.ALLOWED
+
+
+def _jar_header(jar: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in jar.items())
+
+
+def test_two_runs_on_one_host_keep_their_own_sessions() -> None:
+    """Cookies are per host, not per port (RFC 6265 §8.5): a browser logged in to two meterkasts on one
+    machine (``--http-port 8000`` and ``8001``, each its own token) holds both sessions at once; logging in
+    to the second must not log it out of the first. The page sends every CSRF value it holds
+    (``static/app.js`` ``accessHeaders``), comma-separated; each app takes its own."""
+    other_token = "another-token-of-enough-length-0123456789"
+    apps = {8000: (WebAccess(TOKEN), TOKEN), 8001: (WebAccess(other_token), other_token)}
+    jar: dict[str, str] = {}  # the browser's cookies for the host meterkast.test, whatever the port
+    for port, (access, token) in apps.items():
+        with client_for(access, f"http://meterkast.test:{port}") as client:
+            answer = client.post("/login", content=f"token={token}",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert answer.status_code == 303
+            jar.update(answer.cookies.items())
+    csrf = ",".join(value for name, value in jar.items() if name.startswith(CSRF_COOKIE))
+    for port, (access, _) in apps.items():
+        with client_for(access, f"http://meterkast.test:{port}") as client:
+            headers = {"Cookie": _jar_header(jar), "X-CSRF-Token": csrf}
+            assert client.get("/api/state", headers={"Cookie": _jar_header(jar)}).status_code == 200, port
+            assert client.post("/api/meter/seal/break", headers=headers).status_code == 200, port

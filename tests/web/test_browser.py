@@ -11,7 +11,7 @@ refuses are listed, the consent selector switches to detailed, and at 1 h/s the 
 hourly values. The ``meterkast run`` pass runs the real CS (``--cs --cs-consent none``: every profile
 refused at first) and saves the screenshot the docs show (``docs/img/dashboard.png``).
 
-Without chromium (or Playwright) the test is skipped with the reason, unless MEETERKAST_REQUIRE_BROWSER
+Without chromium (or Playwright) the test is skipped with the reason, unless METERKAST_REQUIRE_BROWSER
 is set: then a missing browser is a failure (CI sets it after ``.ci/install-browser``).
 """
 
@@ -38,6 +38,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from meterkast import environment
 from meterkast.web.app import create_app
 from tests.web.fake_control import FakeControl
 
@@ -47,10 +48,10 @@ except ImportError:  # reported by the fixture: skipped, or failed when the brow
     sync_playwright = None
 
 ROOT = Path(__file__).resolve().parents[2]
-# The docs' screenshot is refreshed on purpose (MEETERKAST_SCREENSHOT=docs/img/dashboard.png), not by every
+# The docs' screenshot is refreshed on purpose (METERKAST_SCREENSHOT=docs/img/dashboard.png), not by every
 # test run: a run would otherwise leave the checkout changed.
-SCREENSHOT = os.environ.get("MEETERKAST_SCREENSHOT")
-REQUIRE = "MEETERKAST_REQUIRE_BROWSER"
+SCREENSHOT = environment.get("METERKAST_SCREENSHOT")
+REQUIRE = "METERKAST_REQUIRE_BROWSER"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # As root in a container chromium needs --no-sandbox; without the background-networking flags it keeps
 # trying to reach Google's hosts, which a closed network refuses.
@@ -69,14 +70,14 @@ T = TypeVar("T")
 
 
 def find_chromium() -> str | None:
-    override = os.environ.get("MEETERKAST_CHROMIUM")
+    override = environment.get("METERKAST_CHROMIUM")
     if override:
         return override if Path(override).is_file() else None
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
 def unavailable(reason: str) -> NoReturn:
-    if os.environ.get(REQUIRE, "") not in ("", "0"):
+    if environment.is_set(REQUIRE):
         pytest.fail(f"{reason}, but {REQUIRE} is set: the browser test must run (install it with .ci/install-browser)")
     pytest.skip(f"{reason}: install it with .ci/install-browser (set {REQUIRE}=1 to make this a failure)")
 
@@ -106,7 +107,7 @@ def page() -> Iterator[Page]:
         unavailable("Playwright (the Python package 'playwright') is not installed")
     executable = find_chromium()
     if executable is None:
-        unavailable(f"no chromium found (looked for {', '.join(BROWSERS)} on PATH and MEETERKAST_CHROMIUM)")
+        unavailable(f"no chromium found (looked for {', '.join(BROWSERS)} on PATH and METERKAST_CHROMIUM)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:

@@ -2,7 +2,7 @@
 
 ``meterkast run --host 127.0.0.2`` (a loopback address, but not the default one: the web app asks for
 its token) in a subprocess; Debian's chromium, driven by Playwright as in ``test_browser.py`` (skipped
-without it unless MEETERKAST_REQUIRE_BROWSER is set), is sent to the login form, is refused a wrong
+without it unless METERKAST_REQUIRE_BROWSER is set), is sent to the login form, is refused a wrong
 token, logs in with the one ``run`` printed, and breaks the seal from the dashboard: a control call that
 goes through only with the session cookie and the CSRF header the page adds. The same call made by the
 page without that header is refused (403), and the session cookie is HttpOnly, SameSite=Strict and not
@@ -84,7 +84,7 @@ def test_the_browser_logs_in_then_controls_the_meter(page: Page, tmp_path: Path)
         page.wait_for_selector("body[data-ready=true]")
         assert page.url == f"{base}/" and token not in page.url
 
-        session = next(c for c in page.context.cookies() if c["name"] == "meterkast_session")
+        session = next(c for c in page.context.cookies() if c["name"].startswith("meterkast_session_"))
         assert session["httpOnly"] and session["sameSite"] == "Strict" and session["value"] != token
         assert token not in str(page.context.cookies())
 

@@ -1,7 +1,7 @@
 """The supplier's invoice panel in a real headless browser (SYSTEM G4; manual §9, Drukaanpassing).
 
 The dashboard over the fake Control (the real gas meter model), as in test_browser.py, whose fixtures
-this reuses (skipped without chromium/Playwright unless MEETERKAST_REQUIRE_BROWSER is set). The panel
+this reuses (skipped without chromium/Playwright unless METERKAST_REQUIRE_BROWSER is set). The panel
 must show what ``/api/supplier`` answers: the 2015 pressure factor, the calorific value with its source,
 and per period the metered volume, m³(n), MJ and kWh, for the profile and period chosen.
 """

@@ -87,3 +87,18 @@ def test_over_the_real_live_session_the_view_names_the_coupled_meter() -> None:
         assert body["periods"] and {p["gas_meter"] for p in body["periods"]} == {equipment}
         hours = view(live, "/api/supplier/hourly")["total"]
         assert Decimal(hours["metered_m3"]) == Decimal(profile[-1]["value_m3"]) - Decimal(profile[0]["value_m3"])
+
+
+def test_the_view_is_of_the_gas_meter_never_of_a_water_or_heat_meter() -> None:
+    """water-heat.toml has the water meter on channel 1, gas on 2, heat on 3 [P1-4.2.2 §6.3–6.5]. The supplier's
+    view is of gas (SYSTEM G4: pressure correction and 35.17 MJ/m³(n)): without a channel it is the gas meter's,
+    and a water (m³ water) or heat (GJ) channel is refused, not invoiced as gas."""
+    from tests.live.helpers import make_session  # noqa: PLC0415 - the live session of ``meterkast run``
+
+    with TestClient(create_app(make_session(scenario="water-heat"))) as live:
+        assert live.post("/api/clock/jump", json={"seconds": 2 * 86400}).status_code == 200
+        body = view(live, "/api/supplier/hourly")
+        assert body["periods"] and {p["gas_meter"] for p in body["periods"]} == {"G0001123456789012"}
+        for channel, kind in ((1, "water"), (3, "heat")):
+            response = live.get(f"/api/supplier/hourly?channel={channel}")
+            assert response.status_code == 409 and kind in response.json()["message"], response.text

@@ -7,6 +7,7 @@ One row per stored reading (``export.cs_rows``), every connection, ordered by co
 capture time and gas meter. Consent is that in force now (SYSTEM C2): a connection whose consent no
 longer allows a profile has those readings withheld, and each such (connection, profile) is named on
 stderr. Exit 0 also when nothing was withheld or nothing matched (an empty table still has its schema).
+The store and the exporters are imported when the command runs, not when the parser is built (issue 13).
 """
 
 from __future__ import annotations
@@ -14,14 +15,13 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from meterkast.central.model import PeriodType
-from meterkast.clock import SystemClock
 from meterkast.commands.meter import parse_start
 from meterkast.errors import InvalidInput
-from meterkast.export.cs_rows import CS_COLUMNS, reading_row
-from meterkast.export.table import open_sink
+
+if TYPE_CHECKING:
+    from meterkast.central.model import PeriodType
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -38,6 +38,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], with
 
 
 def parse_periods(text: str) -> list[PeriodType]:
+    from meterkast.central.model import PeriodType  # noqa: PLC0415 - the command's own (module docstring)
+
     try:
         periods = [PeriodType(part.strip()) for part in text.split(",") if part.strip()]
     except ValueError:
@@ -48,7 +50,10 @@ def parse_periods(text: str) -> list[PeriodType]:
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from meterkast.commands.cs import open_cs_store  # noqa: PLC0415 - cs imports this module to register it
+    from meterkast.clock import SystemClock  # noqa: PLC0415 - the command's own (module docstring)
+    from meterkast.commands.cs_run import open_cs_store  # noqa: PLC0415
+    from meterkast.export.cs_rows import CS_COLUMNS, reading_row  # noqa: PLC0415
+    from meterkast.export.table import open_sink  # noqa: PLC0415
 
     now = SystemClock().now()
     start = parse_start(args.from_, "--from") if args.from_ else EARLIEST

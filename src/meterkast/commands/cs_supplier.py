@@ -18,14 +18,11 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from meterkast.central import rules
-from meterkast.central.model import AuthScope, Connection
 from meterkast.commands.meter import parse_start
-from meterkast.supplier import IndexReading, InvoiceParameters, supplier_view
-from meterkast.supplier.invoice import parse_granularity
-from meterkast.supplier.parameters import parse_calorific_value
 
-SCOPES = [scope.value for scope in AuthScope]
+# central.model.AuthScope's values, repeated so that building the parser does not import the central system
+# (issue 13 item 6; tests/commands/test_cli_startup.py checks that they agree).
+SCOPES = ["hourly", "daily", "monthly"]
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -46,7 +43,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def supplier_command(args: argparse.Namespace) -> int:
-    from meterkast.commands.cs import open_cs_store  # noqa: PLC0415 - cs imports this module to register it
+    from meterkast.central import rules  # noqa: PLC0415 - the store and the model only when the command runs
+    from meterkast.central.model import AuthScope, Connection  # noqa: PLC0415
+    from meterkast.commands.cs_run import open_cs_store  # noqa: PLC0415
+    from meterkast.supplier import IndexReading, InvoiceParameters, supplier_view  # noqa: PLC0415
+    from meterkast.supplier.invoice import parse_granularity  # noqa: PLC0415
+    from meterkast.supplier.parameters import parse_calorific_value  # noqa: PLC0415
 
     scope = AuthScope(args.scope)
     granularity = parse_granularity(args.by, "--by")

@@ -1,4 +1,8 @@
-"""``meterkast meter identify`` and ``meterkast meter simulate`` (SYSTEM G1–G13)."""
+"""``meterkast meter identify`` and ``meterkast meter simulate`` (SYSTEM G1–G13).
+
+The gas meter model and the household are imported by ``simulate`` only: ``cli`` imports this module to
+build the parser, and ``meter identify`` should start at once (issue 13 item 6).
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.identity import PARTS, parse_meter_number
-from meterkast.gasmeter.meter import GasMeter
-from meterkast.gasmeter.metrology import MeterType
 from meterkast.jsonable import to_jsonable
-from meterkast.sim.household import Household
-from meterkast.sim.meter_run import FlowPlan, HourReport, constant_plan, cyclic_plan, run_hours
 from meterkast.units import to_decimal
+
+if TYPE_CHECKING:
+    from meterkast.gasmeter.meter import GasMeter
+    from meterkast.sim.meter_run import FlowPlan, HourReport
 
 DEFAULT_METER_NUMBER = "G0001123456789012"
 DEFAULT_START = "2026-01-01T00:00:00+00:00"
@@ -99,6 +104,9 @@ def read_profile(path: Path, default_temp: Decimal) -> list[tuple[Decimal, Decim
 
 
 def build_plan(args: argparse.Namespace, rng: random.Random, meter: GasMeter) -> FlowPlan:
+    from meterkast.sim.household import Household  # noqa: PLC0415 - simulate only (module docstring)
+    from meterkast.sim.meter_run import constant_plan, cyclic_plan  # noqa: PLC0415
+
     temp = to_decimal(args.gas_temp, "--gas-temp") if args.gas_temp is not None else Decimal(15)
     if args.flow is not None:
         flow = to_decimal(args.flow, "--flow")
@@ -118,6 +126,10 @@ def build_plan(args: argparse.Namespace, rng: random.Random, meter: GasMeter) ->
 def simulate_command(args: argparse.Namespace) -> int:
     if args.hours < 0:
         raise InvalidInput(f"--hours {args.hours} is negative")
+    from meterkast.gasmeter.meter import GasMeter  # noqa: PLC0415 - simulate only (module docstring)
+    from meterkast.gasmeter.metrology import MeterType  # noqa: PLC0415
+    from meterkast.sim.meter_run import run_hours  # noqa: PLC0415
+
     rng = random.Random(args.seed)
     meter = GasMeter.manufacture(MeterType.parse(args.type), args.meter_number, parse_start(args.start), rng)
     plan = build_plan(args, rng, meter)

@@ -1,13 +1,24 @@
-"""The ``--mqtt`` options that ``p1 read`` and ``run`` share (docs/mqtt.md)."""
+"""The ``--mqtt`` options that ``p1 read`` and ``run`` share (docs/mqtt.md).
+
+Light on purpose: ``add_mqtt_arguments`` runs whenever the parser is built, so the publisher (aiomqtt,
+asyncio) and the message bridge are imported only when ``--mqtt`` is given (issue 13 item 6).
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-from meterkast.io.mqtt_publisher import DEFAULT_QUEUE, MqttPublisher, parse_mqtt_url, publishing
-from meterkast.mqtt.messages import DEFAULT_DISCOVERY_PREFIX, DEFAULT_PREFIX, HomeAssistantBridge
+if TYPE_CHECKING:
+    from meterkast.io.mqtt_publisher import MqttPublisher
+
+# io.mqtt_publisher's and mqtt.messages's defaults, repeated so that the parser does not import them;
+# tests/commands/test_cli_startup.py checks that they agree.
+DEFAULT_QUEUE = 10_000
+DEFAULT_PREFIX = "meterkast"
+DEFAULT_DISCOVERY_PREFIX = "homeassistant"
 
 
 def add_mqtt_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +37,9 @@ def mqtt_publisher(args: argparse.Namespace) -> MqttPublisher | None:
     """The publisher the options ask for (None without ``--mqtt``); checks them before anything starts."""
     if not args.mqtt:
         return None
+    from meterkast.io.mqtt_publisher import MqttPublisher, parse_mqtt_url  # noqa: PLC0415 - only with --mqtt
+    from meterkast.mqtt.messages import HomeAssistantBridge  # noqa: PLC0415
+
     bridge = HomeAssistantBridge(args.mqtt_prefix, args.mqtt_discovery_prefix)
     return MqttPublisher(parse_mqtt_url(args.mqtt), bridge, queue_size=args.mqtt_queue)
 
@@ -35,5 +49,7 @@ async def maybe_publishing(publisher: MqttPublisher | None) -> AsyncIterator[Mqt
     if publisher is None:
         yield None
         return
+    from meterkast.io.mqtt_publisher import publishing  # noqa: PLC0415 - only with --mqtt
+
     async with publishing(publisher) as running:
         yield running

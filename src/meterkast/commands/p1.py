@@ -11,13 +11,14 @@
   offset, file line and raw text (and into ``--json``). Exit 0: all clean; 1: some problem but at
   least one telegram read; 2: none could be read, or a usage error (docs/p1.md, "p1 parse").
 
-This module is a composition root: it builds the clock, random source, installation and adapters.
+This module is a composition root: it builds the clock, random source, installation and adapters. Each
+verb imports its own adapters (the simulation and server for ``serve``, the reader for ``read``, the
+scanner for ``parse``) when it runs, so that ``cli`` builds the parser quickly (issue 13 item 6).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
@@ -25,7 +26,7 @@ import random
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meterkast.clock import SimClock, SystemClock
 from meterkast.commands import p1_check
@@ -37,15 +38,16 @@ from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
 from meterkast.gasmeter.variant import GasMeterVariant
 from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
-from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader
-from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server, Pacer
 from meterkast.jsonable import to_jsonable
-from meterkast.p1.scan import Scanned, scan_telegrams  # scan_telegrams: also importable from here
 from meterkast.p1.specs import SPECS, spec_for
 from meterkast.p1.telegram import LineError, Telegram
 from meterkast.p1.values import CapturedValue, GasProfile, Quantity
-from meterkast.sim.installation import Installation, ReplaceGasMeter
-from meterkast.sim.p1_source import P1Cipher, P1Port
+
+if TYPE_CHECKING:
+    from meterkast.io.p1_server import Pacer
+    from meterkast.p1.scan import Scanned
+    from meterkast.sim.p1_source import P1Port
+
 
 VERSIONS = sorted(SPECS)
 REPLACEMENT_GAS_METER = "G0001123456789124"  # the new meter of --replace-gas-at
@@ -85,7 +87,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     read.add_argument("--auth-key", help="authentication key (default: the Luxembourg Smarty public key)")
     read.add_argument("--version", default="4", choices=VERSIONS, help="serial settings: 2.2 = 9600 7E1, else 8N1")
     read.add_argument("--baud", type=int, help="serial speed (default 115200, 9600 for 2.2)")
-    read.add_argument("--retries", type=int, help="give up after this many failed reconnections in a row")
+    read.add_argument("--retries", type=int, metavar="N",
+                      help="give up after N failed reconnections in a row (default: retry for ever; "
+                      "each retry and its reason is said on stderr)")
     add_mqtt_arguments(read)
     add_format_arguments(read)
     read.set_defaults(handler=read_command)
@@ -189,6 +193,10 @@ def _write(line: str) -> None:
 
 
 def _build_port(args: argparse.Namespace, start: datetime) -> P1Port:
+    from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY  # noqa: PLC0415 - serve's own (module docstring)
+    from meterkast.sim.installation import Installation, ReplaceGasMeter  # noqa: PLC0415
+    from meterkast.sim.p1_source import P1Cipher, P1Port  # noqa: PLC0415
+
     rng = random.Random(args.seed)
     variant = GasMeterVariant(args.gas_variant)
     installation = Installation.build(start, rng, meter_type=MeterType.parse(args.type), gas_variant=variant)
@@ -200,6 +208,8 @@ def _build_port(args: argparse.Namespace, start: datetime) -> P1Port:
 
 
 async def serve(args: argparse.Namespace, start: datetime, until: datetime | None) -> None:
+    from meterkast.io.p1_server import ClockPacer, InstantPacer, P1Server  # noqa: PLC0415 - serve's own
+
     port = _build_port(args, start)
     speed = parse_speed(args.speed)
     clock = SimClock(start, speed=speed or 0.0)
@@ -226,6 +236,8 @@ async def serve(args: argparse.Namespace, start: datetime, until: datetime | Non
 
 def _key_hint(key: str) -> str:
     """Which keys a reader needs for ``--key`` (docs/p1.md, "Encrypted P1")."""
+    from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY  # noqa: PLC0415 - serve's own (module docstring)
+
     return (
         f"encrypted (AES-128-GCM, Smarty framing): encryption key {key.upper()}, authentication key "
         f"{SMARTY_AUTHENTICATION_KEY.hex().upper()}; dsmr_parser: version 'MSn' with encryption_key only"
@@ -240,6 +252,8 @@ def serve_command(args: argparse.Namespace) -> int:
     _configure_logging()
     start = parse_start(args.start) if args.start else SystemClock().now().replace(microsecond=0)
     until = parse_start(args.until, "--until") if args.until else None
+    import asyncio  # noqa: PLC0415 - the verbs that run an event loop import it (module docstring)
+
     try:
         asyncio.run(p1_check.serve_situation_command(args) if args.situation else serve(args, start, until))
     except KeyboardInterrupt:
@@ -251,10 +265,14 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 async def read(args: argparse.Namespace) -> int:
+    from meterkast.io.p1_reader import SMARTY_AUTHENTICATION_KEY, p1_reader  # noqa: PLC0415 - read's own
+
     key = parse_key(args.key) if args.key else None
     auth = parse_key(args.auth_key, "--auth-key") if args.auth_key else SMARTY_AUTHENTICATION_KEY
     if args.count is not None and args.count < 1:
         raise InvalidInput(f"--count {args.count} must be at least 1")
+    if args.retries is not None and args.retries < 0:
+        raise InvalidInput(f"--retries {args.retries} is negative (0 = give up at the first failure)")
     seen = 0
     publisher = mqtt_publisher(args)
     sink = table_sink(args)
@@ -282,6 +300,8 @@ async def read(args: argparse.Namespace) -> int:
 
 def read_command(args: argparse.Namespace) -> int:
     _configure_logging()
+    import asyncio  # noqa: PLC0415 - the verbs that run an event loop import it (module docstring)
+
     try:
         return asyncio.run(read(args))
     except KeyboardInterrupt:
@@ -322,6 +342,8 @@ def parse_command(args: argparse.Namespace) -> int:
         data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
     except OSError as exc:
         raise InvalidInput(f"cannot read {name}: {exc.strerror or exc}") from exc
+    from meterkast.p1.scan import scan_telegrams  # noqa: PLC0415 - parse's own (module docstring)
+
     scanned = scan_telegrams(data)
     read = 0
     sink = table_sink(args)

@@ -3,7 +3,8 @@
 The store seals every meter key under one AES-256 master key (``central.keys_at_rest``); the master key
 must not live in the database. ``load_or_create_master_key(path)`` reads 64 hex digits from ``path``, or
 makes a new random key there, readable by the owner only (mode 0600). In production the key comes from
-a secret manager instead; ``MEETERKAST_CS_MASTER_KEY`` (64 hex digits) overrides the file.
+a secret manager instead; ``METERKAST_CS_MASTER_KEY`` (64 hex digits) overrides the file (the old spelling
+``MEETERKAST_CS_MASTER_KEY`` still works, with a warning: ``meterkast.environment``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import os
 import secrets
 from pathlib import Path
 
+from meterkast import environment
 from meterkast.central.keys_at_rest import MASTER_KEY_BYTES
 from meterkast.errors import InvalidInput
 
-ENVIRONMENT = "MEETERKAST_CS_MASTER_KEY"
+ENVIRONMENT = "METERKAST_CS_MASTER_KEY"
 
 
 def _parse(text: str, where: str) -> bytes:
@@ -29,8 +31,9 @@ def _parse(text: str, where: str) -> bytes:
 
 
 def load_or_create_master_key(path: Path) -> bytes:
-    if os.environ.get(ENVIRONMENT):
-        return _parse(os.environ[ENVIRONMENT], f"${ENVIRONMENT}")
+    given = environment.get(ENVIRONMENT)
+    if given:
+        return _parse(given, f"${ENVIRONMENT}")
     if path.exists():
         try:
             return _parse(path.read_text(encoding="ascii"), f"master key file {path}")

@@ -16,6 +16,8 @@ Rules this module keeps:
   one there is none to transfer; the value has no empty form in [P1-5.0.2 Table 6-3]. The emptied form's
   ``(700101010000W)(00000000)`` would be read as 0 without a unit at 1970-01-01 (dsmr_parser), or as a
   future 2070 stamp (dsmr-reader issues #361, #470), so it stays reserved for decoupled channels;
+- an SMR 5 device's channel also carries its latest whole-hour value: P1 5.0 shows "the latest received
+  5-minute value" [P1-5.0.2 §7.3], P1 4.x and older "the latest received hourly value" [P1-4.2.2 §6.3];
 - the power failure log is listed most recent first, as the example telegram of [P1-4.2.2 §5.13] does.
 """
 
@@ -48,6 +50,11 @@ class P1MbusChannel:
     resolution_m3: Decimal  # F8(3,3) for 0.001, F8(2,2) for 0.01
     coupled: bool
     awaiting_first: bool = False  # device shown, no value received yet: no 0-n:24.2.1 line
+    # A device that stores a value every 5 minutes (SMR 5): its latest whole-hour value, which a telegram of
+    # DSMR 4.x or older shows instead of the 5-minute one ("latest received hourly value" [P1-4.2.2 §6.3]).
+    five_minute: bool = False
+    hourly_value_m3: Decimal | None = None
+    hourly_capture_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +103,9 @@ def build_p1_view(meter: EMeter) -> P1View:
                 resolution,
                 state.coupled,
                 awaiting_first=show and master is None,
+                five_minute=state.per_slot,
+                hourly_value_m3=state.hourly.value_m3 if show and state.hourly is not None else None,
+                hourly_capture_time=state.hourly.capture_time if show and state.hourly is not None else None,
             )
         )
     kw = Decimal("0.001")

@@ -26,12 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import urllib.parse
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiomqtt
 
@@ -52,27 +53,37 @@ class BrokerUrl:
     host: str
     port: int = DEFAULT_PORT
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     def __str__(self) -> str:  # without the password
         user = f"{self.username}@" if self.username else ""
         return f"mqtt://{user}{self.host}:{self.port}"
 
 
+def masked(text: str) -> str:
+    """A broker URL as it may be shown (errors, logs): its password, if it has one, as ``***``."""
+    return _PASSWORD.sub(r"\1***@", text)
+
+
+_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/:@]*:).*@")  # to the last '@': it may hold '/' or '@'
+
+
 def parse_mqtt_url(text: str) -> BrokerUrl:
-    """``mqtt://[user[:password]@]host[:port]`` (port 1883 when left out)."""
+    """``mqtt://[user[:password]@]host[:port]`` (port 1883 when left out). A refusal shows the URL
+    ``masked``: the message ends up on a terminal and in logs."""
     parts = urllib.parse.urlsplit(text)
+    shown = masked(text)
     if parts.scheme != "mqtt":
-        raise InvalidInput(f"--mqtt {text!r}: give mqtt://[user[:password]@]host[:port] (TLS, mqtts://, "
+        raise InvalidInput(f"--mqtt {shown!r}: give mqtt://[user[:password]@]host[:port] (TLS, mqtts://, "
                            "is not supported yet)")
     try:
         port = parts.port or DEFAULT_PORT
     except ValueError:
-        raise InvalidInput(f"--mqtt {text!r}: the port is not a number from 1 to 65535") from None
+        raise InvalidInput(f"--mqtt {shown!r}: the port is not a number from 1 to 65535") from None
     if not parts.hostname:
-        raise InvalidInput(f"--mqtt {text!r} names no host")
+        raise InvalidInput(f"--mqtt {shown!r} names no host")
     if parts.path not in ("", "/") or parts.query:
-        raise InvalidInput(f"--mqtt {text!r}: a broker URL has no path or query; set topics with --mqtt-prefix")
+        raise InvalidInput(f"--mqtt {shown!r}: a broker URL has no path or query; set topics with --mqtt-prefix")
     user = urllib.parse.unquote(parts.username) if parts.username else None
     password = urllib.parse.unquote(parts.password) if parts.password else None
     return BrokerUrl(parts.hostname, port, user, password)

@@ -305,8 +305,11 @@ async def p1_reader(
         except LinkError as exc:
             failures += 1
             if max_reconnects is not None and failures > max_reconnects:
-                raise
+                tries = f"{max_reconnects} retr{'y' if max_reconnects == 1 else 'ies'}"
+                raise LinkError(f"{exc} (gave up after {tries})") from exc
             delay = backoff.next_delay()
-            log.warning("P1 reader: %s; reconnecting in %.1f s", exc, delay)
+            # Said each time, with why and how many: a reader that retries silently looks hung (issue 13).
+            limit = "no limit" if max_reconnects is None else f"of {max_reconnects}"
+            log.warning("P1 reader: %s; retry %d (%s) in %.1f s", exc, failures, limit, delay)
             stats.reconnects += 1
         await sleep(delay)

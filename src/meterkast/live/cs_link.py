@@ -15,7 +15,8 @@ What the link adds for the live case:
 - the CS leaves the E-meter's alarm register alone (``clear_alarm_register=False``): a restarted run
   replays the world from its commands, and a SET from outside them would make the replay differ;
 - gas meter couplings reach the CS inventory from the installation's events (DeviceCoupled/Replaced/
-  Decoupled, at their instants), standing in for the work orders a fitter files (SYSTEM M3); each coupled
+  Decoupled, at their instants), standing in for the work orders a fitter files (SYSTEM M3); a water or
+  heat meter on a channel (device type not 03h) is no gas meter and stays out of it; each coupled
   gas meter's default key is sealed in the CS store with it, standing in for the manufacturer's key
   delivery, so ``rotate_gas_meter_key`` can wrap new P2 user keys;
 - the P3 server's events go to ``LiveSession.p3_event``: a gas meter key change over P3 (class 72
@@ -48,6 +49,7 @@ from meterkast.cs.schedule import ScheduleSettings
 from meterkast.cs.service import CentralSystem
 from meterkast.dlms import SecurityKeys
 from meterkast.dlms.wrapper import DLMS_TCP_PORT
+from meterkast.emeter.readings import GAS
 from meterkast.errors import InvalidInput, LinkError, MeterkastError
 from meterkast.io.listen import DEFAULT_HOST, connect_host
 from meterkast.io.p3_server import P3TcpServer
@@ -137,13 +139,15 @@ class CsLink:
             at, detail = datetime.fromisoformat(event["at"]), event["detail"]
             channel = int(detail["channel"])
             current = self.store.gas_meter_at(emeter, channel, at)
+            identity = detail.get("new" if event["kind"] == "DeviceReplaced" else "identity") or {}
             try:
-                if event["kind"] == "DeviceDecoupled":
+                # A water or heat meter is not a gas meter (its register is m³ water or GJ): the inventory
+                # leaves it out, and a gas meter it replaces on the channel is decoupled there.
+                if event["kind"] == "DeviceDecoupled" or identity.get("device_type", GAS) != GAS:
                     if current is not None and current.coupled_at < at:
                         self.store.decouple_gas_meter(emeter, channel, at)
                     continue
-                gas = str((detail["new"] if event["kind"] == "DeviceReplaced" else detail["identity"])
-                          ["equipment_identifier"])
+                gas = str(identity["equipment_identifier"])
                 self._keep_default_key(channel, gas, at)
                 if current is None:
                     self.store.couple_gas_meter(emeter, channel, gas, at)

@@ -8,8 +8,10 @@ E-meter's reading and the P1 lines all look the kind up here instead of assuming
 - ``device_type``: the DEV byte of the M-Bus header (EN 13757-3 Table 3 device type / medium, the same
   code the header of every RSP_UD carries [P2-4.2.2 §4.2.2]); P1 shows it as ``0-n:24.1.0(ddd)``
   [P1-4.2.2 Table 5-3]. Codes used in NL: 03 gas, 07 water, 04 heat, 02 electricity (DSMR-FACTS §1.4).
-  P2-4.2.2 §6.3 names thermal meters "device type = x0D" (EN 13757-3: heat/cooling load meter), the
-  combined meter P1-4.2.2 §6.4 says is "not supported"; a heat-only meter is 04h.
+  P2-4.2.2 §6.3 names thermal meters "device type = x0D" (EN 13757-3: heat/cooling load meter) and
+  EN 13757-3 has 0Ch for a heat meter at the inlet: both are read as heat meters (``THERMAL_ALIASES``);
+  the simulated heat meter says 04h. (P1-4.2.2 §6.4 "Combined Heat and Cold meters are not supported"
+  concerns what P1 shows: the heat register, never a cold one.)
 - ``registers``: the hourly register's VIF by resolution, read with DIF 4C (8-digit BCD, storage 1):
   gas ``13``/``14`` (0.001/0.01 m³, converted volume) [P2-4.2.2 §6.4.4]; water ``13`` (0.001 m³)
   [§6.4.6]; heat ``0F`` (EN 13757-3 energy E000 1nnn = 10^(nnn) J, so 0Fh = 10^7 J = 0.01 GJ)
@@ -70,7 +72,11 @@ HEAT = DeviceKind("heat", 0x04, "GJ", ((CENTI, 0x0F),), "P2-4.2.2 §6.4.5", wire
 ELECTRICITY = DeviceKind("electricity", 0x02, "kWh", ((MILLI, 0x03),), "P2-4.2.2 §6.4.7", wire_exponent=3)
 
 KINDS: tuple[DeviceKind, ...] = (GAS, WATER, HEAT, ELECTRICITY)
-BY_DEVICE_TYPE: dict[int, DeviceKind] = {kind.device_type: kind for kind in KINDS}
+# Other DEV bytes of a heat meter, read with the heat register: 0Dh is the device type P2-4.2.2 §6.3 gives
+# thermal meters ("Thermal meters (device type =x0D) will send … Hourly meter reading heat"), 0Ch the EN
+# 13757-3 heat meter measuring at the inlet. P1 shows the byte the device sent [P1-4.2.2 Table 5-3].
+THERMAL_ALIASES: dict[int, DeviceKind] = {0x0C: HEAT, 0x0D: HEAT}
+BY_DEVICE_TYPE: dict[int, DeviceKind] = {kind.device_type: kind for kind in KINDS} | THERMAL_ALIASES
 BY_NAME: dict[str, DeviceKind] = {kind.name: kind for kind in KINDS}
 
 

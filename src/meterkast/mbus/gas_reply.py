@@ -153,5 +153,5 @@ def _reply(meter: MeterIdentity, access: int, plaintext: bytes, frame_counter: i
         configuration=int(readout.configuration) if readout.configuration is not None else None,
         frame_counter=frame_counter,  # mode 15 only; mode 0 carries no counter [§5.1]
         stored=hourly.stored,
-        device_type=kind.device_type,
+        device_type=meter.medium,  # the DEV byte as sent: 0Dh stays 0Dh on P1 (device_kinds.THERMAL_ALIASES)
     )

@@ -82,13 +82,24 @@ MEDIUM_CLASS: dict[int, tuple[str, str]] = {  # device type -> (device class, me
     13: ("energy", "Heat/cooling"),
 }
 # The units P1 lines carry, as Home Assistant spells them (its gas and water classes take m³, energy GJ/kWh).
-HA_UNIT = {"m3": "m³", "M3": "m³", "GJ": "GJ", "MJ": "MJ", "kWh": "kWh", "KWH": "kWh", "Wh": "Wh"}
+HA_UNIT = {"m3": "m³", "M3": "m³", "GJ": "GJ", "MJ": "MJ", "kWh": "kWh", "KWH": "kWh", "Wh": "Wh", "MWh": "MWh",
+           "l": "L", "L": "L"}
+# The units Home Assistant allows with each class (its sensor DEVICE_CLASS_UNITS; the metric ones a P1 line
+# can carry). Its MQTT sensor schema refuses a discovery config with any other unit for the class, so the
+# whole entity would be missing; such a reading is announced without a device class instead.
+CLASS_UNITS: dict[str, frozenset[str]] = {
+    "gas": frozenset({"m³"}),  # litres only since Home Assistant 2024.x; a P1 gas line says m3
+    "water": frozenset({"m³", "L"}),
+    "energy": frozenset({"Wh", "kWh", "MWh", "MJ", "GJ"}),
+}
 
 
 def mbus_reading_sensor(device_type: int | None, unit: str | None) -> Sensor:
     """The sensor of an M-Bus device's last reading ([P1-4.2.2 §5.12], ``0-n:24.2.1``)."""
     device_class, medium = MEDIUM_CLASS.get(device_type or -1, (None, "Meter"))
     shown = HA_UNIT.get(unit or "", unit)
+    if device_class is not None and shown not in CLASS_UNITS[device_class]:
+        device_class = None
     return Sensor("reading", "0-n:24.2.1", f"{medium} reading", device_class, TOTAL_INCREASING, shown)
 
 

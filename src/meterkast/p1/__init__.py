@@ -8,17 +8,61 @@ telegrams · ``crypto`` DLMS general-global-cipher frames (AES-128-GCM) · ``cip
 
 from __future__ import annotations
 
-from meterkast.p1.convert import to_telegram_data
-from meterkast.p1.crc import crc16
-from meterkast.p1.crypto import decrypt_telegram, encrypt_telegram
-from meterkast.p1.data import MbusChannel, TelegramData
-from meterkast.p1.decode import decode_telegram
-from meterkast.p1.encode import encode_telegram
-from meterkast.p1.framer import Frame, P1Framer
-from meterkast.p1.plan import P1Decoder
-from meterkast.p1.specs import SPECS, TelegramSpec, spec_for
-from meterkast.p1.telegram import Header, LineError, MbusDevice, Telegram
-from meterkast.p1.values import CapturedValue, GasProfile, MaxDemand, PowerFailure, Quantity, RawValue
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from meterkast.p1.convert import to_telegram_data
+    from meterkast.p1.crc import crc16
+    from meterkast.p1.crypto import decrypt_telegram, encrypt_telegram
+    from meterkast.p1.data import MbusChannel, TelegramData
+    from meterkast.p1.decode import decode_telegram
+    from meterkast.p1.encode import encode_telegram
+    from meterkast.p1.framer import Frame, P1Framer
+    from meterkast.p1.plan import P1Decoder
+    from meterkast.p1.specs import SPECS, TelegramSpec, spec_for
+    from meterkast.p1.telegram import Header, LineError, MbusDevice, Telegram
+    from meterkast.p1.values import CapturedValue, GasProfile, MaxDemand, PowerFailure, Quantity, RawValue
+
+# Where each name below lives; imported on first use (PEP 562), so that ``import meterkast.p1.specs`` or
+# ``meterkast.p1.scan`` does not load every codec, cryptography included: ``meterkast p1 parse`` and the
+# parser of every command stay quick (issue 13 item 6).
+_WHERE = {
+    "to_telegram_data": "convert",
+    "crc16": "crc",
+    "decrypt_telegram": "crypto",
+    "encrypt_telegram": "crypto",
+    "MbusChannel": "data",
+    "TelegramData": "data",
+    "decode_telegram": "decode",
+    "encode_telegram": "encode",
+    "Frame": "framer",
+    "P1Framer": "framer",
+    "P1Decoder": "plan",
+    "SPECS": "specs",
+    "TelegramSpec": "specs",
+    "spec_for": "specs",
+    "Header": "telegram",
+    "LineError": "telegram",
+    "MbusDevice": "telegram",
+    "Telegram": "telegram",
+    "CapturedValue": "values",
+    "GasProfile": "values",
+    "MaxDemand": "values",
+    "PowerFailure": "values",
+    "Quantity": "values",
+    "RawValue": "values",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SPECS",

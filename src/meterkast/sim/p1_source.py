@@ -22,7 +22,8 @@ Rules this module keeps:
 - a channel whose device has sent no value yet shows no reading line (``emeter.p1view``);
 - gas values are the E-meter's latest reading with the gas meter's own capture time (SYSTEM E1): hourly
   from a DSMR 4 gas meter, every 5 minutes from an SMR 5 one [P1-5.0.2 §7.3] (``gasmeter/variant.py``,
-  docs/scenarios.md).
+  docs/scenarios.md); a telegram of DSMR 4.x or 2.2 shows an SMR 5 meter's latest whole-hour value
+  ("the latest received hourly value" [P1-4.2.2 §6.3]).
 """
 
 from __future__ import annotations
@@ -108,16 +109,22 @@ def view_to_telegram_data(
     for channel in view.mbus:
         if spec.name == "2.2" and channel.value_m3 is None and not channel.awaiting_first:
             continue  # DSMR 2.2 has no emptied-channel form
+        value, captured, awaiting = channel.value_m3, channel.capture_time, channel.awaiting_first
+        if spec.name != "5" and channel.five_minute and value is not None:
+            # Before DSMR 5, P1 "transfers … the latest received hourly value" [P1-4.2.2 §6.3]: an SMR 5
+            # meter's whole-hour value, and none (no line) before its first one.
+            value, captured = channel.hourly_value_m3, channel.hourly_capture_time
+            awaiting = value is None
         channels.append(
             MbusChannel(
                 channel.channel,
                 channel.device_type,
                 channel.equipment_id,
-                channel.value_m3,
-                channel.capture_time,
+                value,
+                captured,
                 resolution=channel.resolution_m3,
                 unit=unit_for_device_type(channel.device_type),  # m3 gas and water, GJ heat [P1-4.2.2 Table 5-3]
-                awaiting_first=channel.awaiting_first,
+                awaiting_first=awaiting,
             )
         )
     default = HEADER_22 if spec.name == "2.2" else DEFAULT_HEADER

@@ -12,7 +12,10 @@ no ``WebAccess`` and nothing here runs. Bound anywhere else, every request is on
 The token is shown either as ``Authorization: Bearer <token>`` (scripts, Home Assistant's REST sensor),
 or by the login form, which sets two cookies. Neither holds the token: each is an HMAC-SHA256 of it
 (``session``, ``csrf``), so a cookie that leaks does not give the token away, and a new token ends every
-session. A cookie-authenticated control call must also carry the ``csrf`` value in ``X-CSRF-Token``
+session. Cookies are per host, not per port (RFC 6265 §8.5), so their names carry a tag derived from the
+token (``meterkast_session_<tag>``): two runs on one machine, each with its own token, each keep their own
+session in one browser. A cookie-authenticated control call must also carry the ``csrf`` value in
+``X-CSRF-Token`` (the page sends every CSRF value it holds, comma-separated; one must be this app's)
 (double submit: a page on another site can make the browser send the cookie but can neither read it nor
 set a custom header without a CORS preflight, which this app never grants), and an ``Origin`` header, if
 sent, must be this app's own. Every comparison is ``hmac.compare_digest``. A ``token`` or
@@ -86,6 +89,18 @@ class WebAccess:
     def csrf_value(self) -> str:
         return _mac(self.token, "csrf")
 
+    @property
+    def session_cookie(self) -> str:
+        return f"{SESSION_COOKIE}_{self._tag}"
+
+    @property
+    def csrf_cookie(self) -> str:
+        return f"{CSRF_COOKIE}_{self._tag}"
+
+    @property
+    def _tag(self) -> str:  # 32 bits of an HMAC: tells tokens apart, gives nothing of them away
+        return _mac(self.token, "cookie name")[:8]
+
     def matches(self, given: str) -> bool:
         return _same(given, self.token)
 
@@ -121,7 +136,7 @@ def judge(access: WebAccess, asked: Asked) -> Verdict:
 
 
 def _by_cookie(access: WebAccess, asked: Asked, kind: Kind) -> Verdict:
-    session = cookies(asked.headers.get("cookie", "")).get(SESSION_COOKIE)
+    session = cookies(asked.headers.get("cookie", "")).get(access.session_cookie)
     if session is None:
         return Verdict.NO_CREDENTIALS
     if not _same(session, access.session_value):
@@ -130,7 +145,9 @@ def _by_cookie(access: WebAccess, asked: Asked, kind: Kind) -> Verdict:
         return Verdict.ALLOWED
     origin = asked.headers.get("origin")
     foreign = origin is not None and not _same(origin, asked.own_origin)
-    return Verdict.CSRF if foreign or not _same(asked.headers.get(CSRF_HEADER), access.csrf_value) else Verdict.ALLOWED
+    given = asked.headers.get(CSRF_HEADER, "").split(",")  # the page sends every CSRF cookie it holds
+    mine = [_same(value.strip(), access.csrf_value) for value in given]  # all compared: no early exit
+    return Verdict.CSRF if foreign or not any(mine) else Verdict.ALLOWED
 
 
 def cookies(header: str) -> dict[str, str]:
@@ -214,10 +231,10 @@ def login_page(error: str = "", status: int = 200) -> HTMLResponse:
                         headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY"})
 
 
-def _set_cookies(response: Response, access: WebAccess | None, secure: bool) -> None:
-    for name, value, http_only in ((SESSION_COOKIE, access and access.session_value, True),
-                                   (CSRF_COOKIE, access and access.csrf_value, False)):
-        response.set_cookie(name, value or "", max_age=COOKIE_MAX_AGE_S if value else 0, path="/",
+def _set_cookies(response: Response, access: WebAccess, secure: bool, *, clear: bool = False) -> None:
+    for name, value, http_only in ((access.session_cookie, access.session_value, True),
+                                   (access.csrf_cookie, access.csrf_value, False)):
+        response.set_cookie(name, "" if clear else value, max_age=0 if clear else COOKIE_MAX_AGE_S, path="/",
                             secure=secure, httponly=http_only, samesite="strict")
 
 
@@ -248,7 +265,7 @@ def login_routes(access: WebAccess) -> list[BaseRoute]:
         if origin is not None and not _same(origin, own_origin(request.scope)):
             return _error(403, "CsrfRejected", "the logout was posted from another site")
         response = RedirectResponse(LOGIN_PATH, status_code=303)
-        _set_cookies(response, None, request.url.scheme == "https")
+        _set_cookies(response, access, request.url.scheme == "https", clear=True)
         return response
 
     return [Route(LOGIN_PATH, show, methods=["GET"]), Route(LOGIN_PATH, log_in, methods=["POST"]),

@@ -9,19 +9,20 @@ user key to a decoder (``meterkast mbus decode HEX --key USERKEY``).
 
 Time is a ``SimClock`` at ``--speed``; before each exchange the installation is advanced to that clock
 (``MbusGateway.before``), and once a (real) second otherwise, so hourly values appear as they fall due.
-This module is a composition root: it builds the clock, random source, devices and adapters.
+This module is a composition root: it builds the clock, random source, devices and adapters, importing
+them when the gateway runs, not when the parser is built (issue 13 item 6).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from meterkast.clock import SimClock, SystemClock
 from meterkast.commands.meter import parse_start
@@ -29,9 +30,13 @@ from meterkast.commands.run import parse_speed
 from meterkast.errors import InvalidInput
 from meterkast.gasmeter.metrology import MeterType
 from meterkast.io.listen import DEFAULT_HOST, host_argument, shown_urls
-from meterkast.io.mbus_gateway import MbusGateway
-from meterkast.sim.gateway_devices import MAX_GAS_METERS, DeviceKeys, GatewayDevices
 
+if TYPE_CHECKING:
+    from meterkast.sim.gateway_devices import DeviceKeys
+
+# sim.gateway_devices's limit, repeated so that the parser does not import the simulation
+# (tests/commands/test_cli_startup.py checks that they agree).
+MAX_GAS_METERS = 4  # E-meter M-Bus channels 1..4 [P2-4.0.7 §3.1.3]
 DEFAULT_PORT = 10001  # the port M-Bus TCP gateways commonly use (and ``mbus scan`` examples)
 
 
@@ -90,6 +95,11 @@ def _write(line: str) -> None:
 
 
 async def serve(args: argparse.Namespace, start: datetime, until: datetime | None) -> None:
+    import asyncio  # noqa: PLC0415 - the gateway's own imports (module docstring)
+
+    from meterkast.io.mbus_gateway import MbusGateway  # noqa: PLC0415
+    from meterkast.sim.gateway_devices import GatewayDevices  # noqa: PLC0415
+
     speed = parse_speed(args.speed)
     if speed is None:
         raise InvalidInput("--speed max has no meaning for a gateway that answers in real time; give a number")
@@ -124,6 +134,8 @@ async def serve(args: argparse.Namespace, start: datetime, until: datetime | Non
 def gateway_command(args: argparse.Namespace) -> int:
     start = parse_start(args.start) if args.start else SystemClock().now().replace(microsecond=0)
     until = parse_start(args.until, "--until") if args.until else None
+    import asyncio  # noqa: PLC0415 - the gateway's own imports (module docstring)
+
     try:
         asyncio.run(serve(args, start, until))
     except KeyboardInterrupt:

@@ -2,25 +2,25 @@
 
 SND_NKE + REQ_UD2 per primary address through ``mbus.master.BusMaster``, or with ``--secondary`` the
 wildcard search that ``mbus.secondary.ScanPlanner`` plans; one line per slave found, naming it by the
-manufacturer, ID, version and medium of its long header (or its fixed data structure).
+manufacturer, ID, version and medium of its long header (or its fixed data structure). The transports
+(asyncio, pyserial) and the application layer are imported by the scan itself, not when ``cli`` builds the
+parser (issue 13 item 6).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 
 from meterkast.errors import BusCollision, FrameError, InvalidInput, NoReply
-from meterkast.io.mbus_open import open_transport
-from meterkast.io.mbus_transport import DEFAULT_REPLY_WAIT_S
-from meterkast.mbus.application import PAYLOAD_OFFSET
-from meterkast.mbus.fixed import decode_fixed
 from meterkast.mbus.header import HeaderKind, ci_info, decode_long_header, medium_name
 from meterkast.mbus.link import ADDRESS_SECONDARY, C_REQ_UD2, C_SND_UD, MAX_PRIMARY, LongFrame, ShortFrame, SingleChar
 from meterkast.mbus.master import BusMaster, RetryPolicy
 from meterkast.mbus.secondary import CI_SELECT, ProbeResult, ScanPlanner, SecondaryAddress, encode_selection
 
+# io.mbus_transport's default, repeated so that the parser does not import the transports (checked by
+# tests/commands/test_cli_startup.py).
+DEFAULT_REPLY_WAIT_S = 0.5
 IDENTITY_HEADINGS = f"{'manufacturer':<12}  {'id':<8}  {'version':<7}  medium"
 
 
@@ -48,10 +48,14 @@ def scan_command(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
         raise InvalidInput(f"--timeout {args.timeout} must be above 0 seconds")
     policy = RetryPolicy(attempts=args.retries + 1, reply_wait_s=args.timeout)
+    import asyncio  # noqa: PLC0415 - the scan's own imports (module docstring)
+
     return asyncio.run(_scan(args, policy))
 
 
 async def _scan(args: argparse.Namespace, policy: RetryPolicy) -> int:
+    from meterkast.io.mbus_open import open_transport  # noqa: PLC0415 - the scan's own imports (module docstring)
+
     transport = await open_transport(args.port)
     try:
         master = BusMaster(transport, policy)
@@ -69,6 +73,9 @@ async def _scan(args: argparse.Namespace, policy: RetryPolicy) -> int:
 
 def identity(reply: LongFrame) -> str:
     """Manufacturer, ID, version and medium from an RSP_UD's long header (or fixed structure)."""
+    from meterkast.mbus.application import PAYLOAD_OFFSET  # noqa: PLC0415 - the codec once a slave answers
+    from meterkast.mbus.fixed import decode_fixed  # noqa: PLC0415
+
     if ci_info(reply.ci).header is HeaderKind.LONG and len(reply.data) >= HeaderKind.LONG.value:
         h = decode_long_header(reply.data, PAYLOAD_OFFSET)
         return f"{h.manufacturer:<12}  {h.ident:<8}  0x{h.version:02X}     {medium_name(h.medium)} (0x{h.medium:02X})"
@@ -136,6 +143,8 @@ async def _probe(master: BusMaster, probe: SecondaryAddress) -> tuple[ProbeResul
 def _secondary_address(reply: LongFrame) -> SecondaryAddress | None:
     if ci_info(reply.ci).header is not HeaderKind.LONG or len(reply.data) < HeaderKind.LONG.value:
         return None
+    from meterkast.mbus.application import PAYLOAD_OFFSET  # noqa: PLC0415 - the codec once a slave answers
+
     h = decode_long_header(reply.data, PAYLOAD_OFFSET)
     return SecondaryAddress(h.ident, h.manufacturer, h.version, h.medium)
 

@@ -790,10 +790,13 @@ loop();
 // -- access beyond loopback (issue 15; docs/web.md "Access") ---------------------------------------------
 // Logged in, the page holds two cookies: the session (HttpOnly, unseen here) and the CSRF value, which a
 // control call echoes in X-CSRF-Token (double submit). On loopback there are neither and nothing is sent.
+// Cookies are per host, not per port: another meterkast on this machine has its own meterkast_csrf_<tag>
+// cookie here too, so every one is sent, comma-separated, and the server takes its own (web/auth.py).
 function accessHeaders(method) {
   if (method === "GET" || method === "HEAD") return {};
-  const found = document.cookie.split("; ").find((c) => c.startsWith("meterkast_csrf="));
-  return found ? { "X-CSRF-Token": decodeURIComponent(found.slice("meterkast_csrf=".length)) } : {};
+  const values = document.cookie.split("; ").filter((c) => c.startsWith("meterkast_csrf_"))
+    .map((c) => decodeURIComponent(c.slice(c.indexOf("=") + 1)));
+  return values.length ? { "X-CSRF-Token": values.join(",") } : {};
 }
 
 function toLogin() {
