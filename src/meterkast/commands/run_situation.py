@@ -1,12 +1,13 @@
 """``meterkast run --situation NAME [--truth FILE]``: a named conformance situation, played live
 (issue 13 item 2; docs/run.md "Playing a conformance situation", docs/conformance.md).
 
-Part of ``run``'s composition root (``commands/run.py``): the situation's scenario becomes the run's
-(``conformance.live.live_plan``), its options are applied to the new world (``prepare``), ``--stop``
-without ``--until`` stops at the situation's last telegram instant, the P1 port waits for its first
-client (a situation is played to a consumer, as ``p1 serve --situation`` does), the scenario's lead-in before
-the situation's first telegram is stepped through unsent, every telegram instant is stepped even at
-``--speed max``, and ``--truth`` gets one ground-truth line per telegram instant from the first on.
+Part of ``run``'s composition root (``commands/run_live.py``; the options in ``commands/run.py``): the
+situation's scenario becomes the run's (``conformance.live.live_plan``), its options are applied to the new
+world (``prepare``), ``--stop`` without ``--until`` stops at the situation's last telegram instant, the P1
+port waits for its first client (a situation is played to a consumer, as ``p1 serve --situation`` does),
+the scenario's lead-in before the situation's first telegram is stepped through unsent, every telegram
+instant is stepped even at ``--speed max``, and ``--truth`` gets one ground-truth line per telegram instant
+from the first on.
 
 The conformance modules are imported inside the functions: the CLI imports command modules cheaply.
 """
