@@ -7,6 +7,9 @@
 - ``p1 check --situation NAME --consumer jsonl|mqtt|ha SOURCE`` compares what a consumer reported with
   the ground truth (the situation replayed with the same rates, or ``--truth FILE``) and prints
   ``PASS``/``FAIL`` per situation with the first difference. Exit 0: all pass; 1: a failure.
+  ``--consumer mqtt mqtt://HOST:PORT`` subscribes to the consumer's state topics live
+  (``io.mqtt_collect``) until ``--count`` telegrams' states came or ``--timeout`` (default: the
+  situation's span in real time, plus a minute) is up, then compares.
 
 Heavy imports stay inside the handlers (the CLI imports command modules lazily).
 """
@@ -33,13 +36,20 @@ def register_check(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--situation", action="append", required=True,
                        help="situation name (repeat for several; 'all' = every one)")
     check.add_argument("--consumer", choices=("jsonl", "mqtt", "ha"), required=True,
-                       help="jsonl: JSON lines file; mqtt: 'mosquitto_sub -v' capture; ha: Home Assistant URL")
-    check.add_argument("source", metavar="SOURCE", help="the report file ('-' = stdin), or the HA base URL")
+                       help="jsonl: JSON lines file; mqtt: 'mosquitto_sub -v' capture, or mqtt://HOST:PORT to "
+                       "subscribe live; ha: Home Assistant URL")
+    check.add_argument("source", metavar="SOURCE",
+                       help="the report file ('-' = stdin), the MQTT broker URL, or the HA base URL")
     check.add_argument("--token", help="ha: long-lived access token (or the environment's HA_TOKEN)")
     check.add_argument("--entity", action="append", default=[], help="ha: FIELD=ENTITY_ID (repeat)")
     check.add_argument("--truth", help="the truth file 'p1 serve --truth' wrote (default: replay the situation)")
     check.add_argument("--crc-rate", type=float, help="as given to p1 serve")
     check.add_argument("--cut-rate", type=float, help="as given to p1 serve")
+    check.add_argument("--count", type=int,
+                       help="mqtt://: stop after this many telegrams' E-meter states (and their device states)")
+    check.add_argument("--timeout", type=float,
+                       help="mqtt://: give up waiting after this many seconds (default: the situation's span + 60)")
+    check.add_argument("--prefix", default="meterkast", help="mqtt://: the consumer's state topic prefix")
     check.set_defaults(handler=check_command)
 
 
@@ -124,6 +134,39 @@ def fetch_ha_states(base_url: str, token: str) -> Any:
         raise LinkError(f"{url}: {exc}") from exc
 
 
+LIVE_MARGIN_S = 60.0
+
+
+def _mqtt_live(args: argparse.Namespace, chosen: list[Any]) -> list[str]:
+    """Subscribe to ``<prefix>/+/state`` on the broker and collect what the consumer publishes."""
+    import asyncio  # noqa: PLC0415
+
+    from meterkast.io.mqtt_collect import collect_states  # noqa: PLC0415
+    from meterkast.io.mqtt_publisher import parse_mqtt_url  # noqa: PLC0415
+
+    if len(chosen) != 1:
+        raise InvalidInput("a live MQTT check follows one situation's run: give exactly one --situation")
+    if args.count is not None and args.count < 1:
+        raise InvalidInput(f"--count {args.count} must be at least 1")
+    if args.timeout is not None and not args.timeout > 0:
+        raise InvalidInput(f"--timeout {args.timeout} must be above 0 seconds")
+    url = parse_mqtt_url(args.source)
+    if args.timeout is not None:
+        timeout = args.timeout
+    else:
+        segments = chosen[0].segments
+        span = sum(((s.count - 1) * s.every).total_seconds() for s in segments)
+        timeout = span + LIVE_MARGIN_S
+    topic = f"{args.prefix.rstrip('/')}/+/state"
+
+    def subscribed() -> None:
+        limit = f"{args.count} telegrams or " if args.count else ""
+        print(f"meterkast: subscribed to {topic} on {url}; collecting for {limit}{timeout:g} s", file=sys.stderr,
+              flush=True)
+
+    return asyncio.run(collect_states(url, [topic], count=args.count, timeout_s=timeout, on_subscribed=subscribed))
+
+
 def check_command(args: argparse.Namespace) -> int:
     import os  # noqa: PLC0415
 
@@ -146,7 +189,8 @@ def check_command(args: argparse.Namespace) -> int:
     if args.consumer == "jsonl":
         report = _jsonl(_lines(args.source), args.source)
     elif args.consumer == "mqtt":
-        report, uncarried = from_mqtt_lines(_lines(args.source), args.source), MQTT_UNCARRIED
+        source = _mqtt_live(args, chosen) if args.source.startswith("mqtt://") else _lines(args.source)
+        report, uncarried = from_mqtt_lines(source, args.source), MQTT_UNCARRIED
     else:
         mapping = entity_map(args.entity)
         token = args.token or os.environ.get("HA_TOKEN")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from meterkast.commands import run_situation
 from meterkast.commands.lazy import lazy_handler
 from meterkast.commands.mqtt_args import add_mqtt_arguments
 from meterkast.errors import InvalidInput
@@ -71,6 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument("--cs-consent", choices=["none", "standard", "detailed"], default="standard",
                      help="with --cs: the customer's consent when the CS first enrols the meter (default standard)")
     add_mqtt_arguments(run)
+    run_situation.add_arguments(run)
     run.set_defaults(handler=lazy_handler("meterkast.commands.run_live", "run_command"))
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from meterkast.central.model import ConsentLevel
 from meterkast.clock import SimClock
+from meterkast.commands import run_situation
 from meterkast.commands.meter import parse_start
 from meterkast.commands.mqtt_args import maybe_publishing, mqtt_publisher
 from meterkast.commands.run import HOST, parse_speed
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 def plan_from(args: argparse.Namespace) -> Scenario:
     """The scenario (``default``: the embedded defaults) with the command line's overrides."""
-    scenario = load_scenario(args.scenario)
+    scenario = run_situation.base_scenario(args) or load_scenario(args.scenario)
     changes: dict[str, Any] = {}
     if args.seed is not None:
         changes["seed"] = args.seed
@@ -69,8 +70,8 @@ def plan_from(args: argparse.Namespace) -> Scenario:
 
 
 def settings_of(args: argparse.Namespace, scenario: Scenario) -> dict[str, Any]:
-    return {"scenario": args.scenario or DEFAULT_SCENARIO, "seed": scenario.seed, "start": scenario.start.isoformat(),
-            "speed": scenario.speed, "p1_version": scenario.p1_version}
+    return {"scenario": run_situation.scenario_name(args) or DEFAULT_SCENARIO, "seed": scenario.seed,
+            "start": scenario.start.isoformat(), "speed": scenario.speed, "p1_version": scenario.p1_version}
 
 
 # -- opening the store: a new run or the stored one ------------------------------------------------------
@@ -88,8 +89,11 @@ def new_world(scenario: Scenario) -> World:
     )
 
 
-def new_session(store: Store, scenario: Scenario, settings: dict[str, Any]) -> LiveSession:
+def new_session(store: Store, scenario: Scenario, settings: dict[str, Any],
+                prepare: Callable[[World], None] | None = None) -> LiveSession:
     world = new_world(scenario)
+    if prepare is not None:
+        prepare(world)  # ``run --situation``: the situation's options (commands/run_situation.py)
     start = world.installation.now
     session = LiveSession(world, SimClock(start), scenario.speed)
     store.begin(settings, start)
@@ -124,7 +128,8 @@ def open_session(args: argparse.Namespace, store: Store) -> tuple[LiveSession, s
         stored = None
     if stored is None:
         scenario = plan_from(args)
-        session = new_session(store, scenario, settings_of(args, scenario))
+        session = new_session(store, scenario, settings_of(args, scenario),
+                              lambda world: run_situation.prepare(args, world))
         return session, f"new run: scenario {scenario.name}, seed {scenario.seed}, from {session.now.isoformat()}"
     _check_same_run(args, stored)
     speed = parse_speed(args.speed) if args.speed is not None else stored.get("speed")
@@ -132,7 +137,7 @@ def open_session(args: argparse.Namespace, store: Store) -> tuple[LiveSession, s
 
 
 def _check_same_run(args: argparse.Namespace, stored: dict[str, Any]) -> None:
-    given = {"scenario": args.scenario, "seed": args.seed,
+    given = {"scenario": run_situation.scenario_name(args), "seed": args.seed,
              "start": None if args.start is None else parse_start(args.start).isoformat()}
     differ = [f"--{k} {v} (stored: {stored.get(k)})" for k, v in given.items() if v is not None and v != stored.get(k)]
     if differ:
@@ -169,19 +174,20 @@ def _hour_printer(enabled: bool) -> Callable[[list[HourRecord]], None] | None:
 
 
 async def serve(args: argparse.Namespace, store: Store, session: LiveSession) -> Runner:
-    until = parse_start(args.until, "--until") if args.until else None
+    until = run_situation.until(args, parse_start(args.until, "--until") if args.until else None)
     if args.stop and until is None:
         raise InvalidInput("--stop needs --until: it says when to stop")
     if until is not None and until < session.now:  # said, not silently done: the stored state is later
         sys.stderr.write(f"meterkast: the stored state is already at {session.now.isoformat()}, after --until "
                          f"{until.isoformat()}: nothing to catch up (use --fresh to start over)\n")
     server = None if args.no_p1 and not args.pty else P1Server(
-        session.port, InstantPacer(session.clock), backlog=args.backlog
+        session.port, InstantPacer(session.clock), backlog=run_situation.backlog(args, session, until)
     )
     publisher, mqtt = _mqtt(args, session)
     runner = Runner(
         session, store, server, until=until, stop_at_until=args.stop, snapshot_interval_s=args.snapshot_interval,
         progress=sys.stderr, on_hours=_hour_printer(args.json), on_telegrams=mqtt,
+        every_telegram=args.situation is not None,
     )
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
@@ -202,7 +208,10 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
                 for job in background:
                     group.create_task(job.serve())
                 try:
-                    await runner.run()
+                    await run_situation.begin(args, session, None if args.no_p1 else server,
+                                              lambda line: _say(args, line))
+                    with run_situation.truth_file(args, session):
+                        await runner.run()
                 finally:
                     for job in background:
                         job.stop()
@@ -212,7 +221,7 @@ async def serve(args: argparse.Namespace, store: Store, session: LiveSession) ->
             raise
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
-        await _close(cs_link, server)
+        await _close(cs_link, server, run_situation.FLUSH_TIMEOUT_S if args.situation else 1.0)
     return runner
 
 
@@ -243,11 +252,11 @@ async def _start_p1(args: argparse.Namespace, session: LiveSession, server: P1Se
     _say(args, f"P1: {urls} ({session.port.spec.title}, a telegram every {every:g} simulated s)")
 
 
-async def _close(cs_link: CsLink | None, server: P1Server | None) -> None:
+async def _close(cs_link: CsLink | None, server: P1Server | None, flush_timeout_s: float = 1.0) -> None:
     if cs_link is not None:
         await cs_link.close()
     if server is not None:
-        await server.close(flush_timeout_s=1.0)
+        await server.close(flush_timeout_s=flush_timeout_s)
 
 
 async def _start_cs(args: argparse.Namespace, session: LiveSession, store: Store) -> CsLink:

@@ -18,11 +18,13 @@ Rules this module keeps:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from meterkast.errors import CodecError
 from meterkast.live.control import JSON
+from meterkast.p1.data import TelegramData
 from meterkast.p1.decode import decode_telegram
 from meterkast.p1.encode import encode_telegram
 from meterkast.p1.values import CapturedValue
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
     from meterkast.live.session import World
 
 TELEGRAM_WINDOW = 200  # telegrams kept for polling
+# (instant, the telegram's values or None when nothing was sent, the bytes sent, fault or None): a watcher of
+# every telegram instant made while recording (``run --situation --truth``, conformance/live.py)
+Watch = Callable[[datetime, TelegramData | None, bytes | None, str | None], None]
 
 
 class P1Output:
@@ -43,19 +48,26 @@ class P1Output:
         self.dropped = 0
         self.recent: deque[JSON] = deque(maxlen=TELEGRAM_WINDOW)
         self._seq = 0
+        self.watch: Watch | None = None
 
     def make(self, moment: datetime, *, record: bool = True) -> bytes | None:
         """The telegram the port sends at ``moment`` (None: the E-meter is off, or a fault dropped it)."""
         world = self.world
         installation = world.installation
+        watch = self.watch if record else None
         if not installation.emeter.powered:
+            if watch is not None:
+                watch(moment, None, None, None)
             return None
         crc_p, truncate_p, drop_p = self.fault_chances(moment)
         rng = world.fault_rng
         if drop_p and rng.random() < drop_p:
             self.dropped += 1
+            if watch is not None:
+                watch(moment, None, None, "dropped")
             return None
-        plain = encode_telegram(telegram_data(installation, self.port.spec), self.port.spec)
+        values = telegram_data(installation, self.port.spec)
+        plain = encode_telegram(values, self.port.spec)
         bad_crc = bool(crc_p) and rng.random() < crc_p
         truncated = bool(truncate_p) and rng.random() < truncate_p
         if bad_crc:
@@ -76,6 +88,8 @@ class P1Output:
                 "crc_ok": None if fault == "truncated" else fault is None, "fault": fault,
                 "encrypted": world.cipher is not None,
             })
+        if watch is not None:
+            watch(moment, values, data, fault)
         return data
 
     def fault_chances(self, moment: datetime) -> tuple[float, float, float]:

@@ -9,7 +9,9 @@ Two ways to move (SYSTEM P1: a DSMR 4 meter sends a telegram every 10 s, a DSMR 
 - at ``speed`` max (``None``) it steps from whole hour to whole hour, as fast as it can. Only the telegram
   of each whole hour is made and sent (nobody can read 3 million telegrams a simulated year at once);
   every hour still shows its gas value (the E-meter reads at xx:01, the next whole hour's telegram shows
-  it), so the per-hour truth record is complete.
+  it), so the per-hour truth record is complete. With ``every_telegram`` (``run --situation``: a short
+  situation whose every telegram a consumer is checked on) it steps from telegram instant to telegram
+  instant instead, still as fast as it can.
 
 Whatever the speed, every whole hour passed is closed by the session and committed to the store in its
 own transaction; a snapshot of the world goes with it when ``snapshot_interval_s`` of real time has passed
@@ -102,8 +104,10 @@ class Runner:
         on_hours: Callable[[list[HourRecord]], None] | None = None,
         on_telegrams: Callable[[list[bytes]], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        every_telegram: bool = False,
     ) -> None:
         self.session = session
+        self.every_telegram = every_telegram
         self.store = store
         self.server = server
         self.until = until
@@ -143,7 +147,7 @@ class Runner:
                 if session.speed is None:
                     session.set_speed(AFTER_UNTIL_SPEED)
             if session.speed is None:
-                await self._hour_step()
+                await (self._instant_step() if self.every_telegram else self._hour_step())
             else:
                 await self._telegram_step(session.speed)
 
@@ -156,6 +160,17 @@ class Runner:
         self._send(session.step(target))
         self._commit()
         await asyncio.sleep(0)  # let P1 clients and the web app in
+
+    async def _instant_step(self) -> None:
+        """At speed max: to the next telegram instant (and its telegram) at once."""
+        session = self.session
+        target = self._clamp(session.next_telegram_at())
+        ahead = target - session.clock.now()
+        if ahead > timedelta(0):
+            session.clock.jump(ahead)
+        self._send(session.step(target, telegram=session.is_telegram_instant(target)))
+        self._commit()
+        await asyncio.sleep(0)
 
     async def _telegram_step(self, speed: float) -> None:
         session = self.session
