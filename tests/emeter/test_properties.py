@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from meterkast.emeter import AmrStatus
@@ -23,6 +23,9 @@ MONTH_ENDS = [utc(2023, 10, 28), utc(2024, 2, 26), utc(2024, 3, 28), utc(2024, 1
     failures=st.sets(st.integers(min_value=0, max_value=239), max_size=10),
     window=st.tuples(st.integers(0, 10_000), st.integers(0, 10_000)),
 )
+# Found by Hypothesis: the reads of the first two hours fail, so the first midnight (22:00 UTC, CEST) comes
+# before the device was ever read and the daily entry has no value for it.
+@example(start=utc(2023, 10, 28, 21), hours=30, use=[0], failures={0, 1}, window=(0, 0))
 def test_deltas_add_up_across_profiles(
     start: datetime, hours: int, use: list[int], failures: set[int], window: tuple[int, int]
 ) -> None:
@@ -49,11 +52,15 @@ def test_deltas_add_up_across_profiles(
     assert sum(deltas, Decimal(0)) == hourly[b].value_m3 - hourly[a].value_m3
     # a daily or monthly value is the hourly value of its 00:00, so their deltas equal hourly sums
     by_clock = {e.clock.timestamp(): e for e in hourly}
+    read = [e.clock.timestamp() for e in hourly if not e.status & AmrStatus.DNV]
     for coarse in (daily, monthly):
+        for entry in coarse:  # no channel value only while the device was never read yet
+            assert entry.channel(1) is not None or not read or entry.clock.timestamp() < read[0]
         for x, y in pairwise(coarse):
             hx, hy = by_clock.get(x.clock.timestamp()), by_clock.get(y.clock.timestamp())
             vx, vy = x.channel(1), y.channel(1)
-            assert vx is not None and vy is not None
+            if vx is None or vy is None:
+                continue
             if hx is not None and hy is not None:
                 inside = [e for e in hourly if x.clock.timestamp() <= e.clock.timestamp() <= y.clock.timestamp()]
                 hourly_sum = sum((q.value_m3 - p.value_m3 for p, q in pairwise(inside)), Decimal(0))
