@@ -11,18 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import random
 import secrets
 import signal
-import socket
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from meterkast import environment
 from meterkast.central import KeySealer, SqlStore, open_store
@@ -37,8 +34,8 @@ from meterkast.cs.keyfile import load_or_create_master_key
 from meterkast.cs.schedule import ScheduleSettings
 from meterkast.cs.service import CentralSystem, StepReport, tcp_opener
 from meterkast.errors import InvalidInput
-from meterkast.io.http_limits import uvicorn_config
 from meterkast.io.listen import bind_tcp, bound_port, connect_host, shown_urls
+from meterkast.io.uvicorn_server import UvicornServer
 
 log = logging.getLogger("meterkast.cs")
 
@@ -63,23 +60,9 @@ def _levels(text: str) -> list[ConsentLevel]:
 # -- meterkast cs serve ------------------------------------------------------------------------------------
 
 
-class _P4Server:
-    """uvicorn on a socket we bound, without its signal handling (as ``meterkast run`` does)."""
-
-    def __init__(self, app: Any, sock: socket.socket) -> None:
-        uvicorn = importlib.import_module("uvicorn")
-        self.server = uvicorn.Server(uvicorn_config(app, log_level="warning", lifespan="off", access_log=False))
-        self.server.capture_signals = contextlib.nullcontext
-        self.sock = sock
-
-    async def serve(self) -> None:
-        await self.server.serve(sockets=[self.sock])
-
-    def stop(self) -> None:
-        self.server.should_exit = True
 
 
-def _open_p4(store: SqlStore, host: str, port: int) -> tuple[_P4Server, int]:
+def _open_p4(store: SqlStore, host: str, port: int) -> tuple[UvicornServer, int]:
     from meterkast.p4 import create_p4_app  # noqa: PLC0415 - starlette only when P4 is served
 
     chosen = environment.get(ADMIN_TOKEN_ENV)
@@ -88,7 +71,7 @@ def _open_p4(store: SqlStore, host: str, port: int) -> tuple[_P4Server, int]:
         print(f"P4 admin token (shown once; set {ADMIN_TOKEN_ENV} to choose it): {token}", file=sys.stderr)
     app = create_p4_app(store, clock=SystemClock(), token_source=lambda: secrets.token_urlsafe(32), admin_token=token)
     sock = bind_tcp(host, port, what="the P4 API", hint="use --http-port, --host or --no-http")
-    return _P4Server(app, sock), bound_port(sock)
+    return UvicornServer(app, sock), bound_port(sock)
 
 
 def _summary(report: StepReport, cs: CentralSystem) -> str:

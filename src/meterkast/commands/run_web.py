@@ -9,38 +9,20 @@ token only when it was made (docs/run.md "From another machine").
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from meterkast.io.http_limits import uvicorn_config
 from meterkast.io.listen import bind_tcp, bound_port, is_private_host, shown_urls
+from meterkast.io.uvicorn_server import UvicornServer
 from meterkast.live.session import LiveSession
 from meterkast.web.token_file import TOKEN_FILE, load_or_create_token
 
 log = logging.getLogger(__name__)
 
 
-class WebServer:
-    """uvicorn on a socket we bound, without its signal handling: Ctrl-C belongs to ``run``."""
-
-    def __init__(self, app: Any, sock: socket.socket) -> None:
-        uvicorn = importlib.import_module("uvicorn")  # optional: imported only when the web app runs
-        # No access log: it would name every path the dashboard polls, and a log is no place for requests.
-        self.server = uvicorn.Server(uvicorn_config(app, log_level="warning", lifespan="off", access_log=False))
-        # uvicorn would take SIGINT/SIGTERM for itself and raise them again when done; ``run`` owns them.
-        self.server.capture_signals = contextlib.nullcontext
-        self.sock = sock
-
-    async def serve(self) -> None:
-        await self.server.serve(sockets=[self.sock])
-
-    def stop(self) -> None:
-        self.server.should_exit = True
+WebServer = UvicornServer  # the dashboard's server (``io/uvicorn_server.py``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,9 @@ support), ``virtual`` (in-memory bus). ``security`` (DSMR P2 §5) lives beside t
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from meterkast.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from meterkast.mbus.application import (
@@ -76,13 +77,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _WHERE)
 
 
 __all__ = [

@@ -8,8 +8,9 @@ telegrams · ``crypto`` DLMS general-global-cipher frames (AES-128-GCM) · ``cip
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from meterkast.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from meterkast.p1.convert import to_telegram_data
@@ -55,13 +56,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _WHERE)
 
 
 __all__ = [
