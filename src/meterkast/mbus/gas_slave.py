@@ -51,6 +51,7 @@ from meterkast.mbus.keys import NO_USER_KEY, KeyRing
 from meterkast.mbus.link import (
     FCB_ACD,
     MAX_PRIMARY,
+    ControlFrame,
     Frame,
     LongFrame,
     ShortFrame,
@@ -136,6 +137,38 @@ class SlaveStats:
     last_rejection: str = ""
 
 
+def addressed_frame(stats: SlaveStats, request: bytes, address: int) -> ShortFrame | ControlFrame | LongFrame | None:
+    """The request as a frame for ``address``, or None (counted in ``stats``): garbage, or another address.
+
+    Every slave on the bus (gas, water, heat) answers only frames addressed to it; its address is at most
+    250, so broadcasts (254, 255) and 253 never match [§3.1.3].
+    """
+    stats.received += 1
+    try:
+        frame = decode_frame(request)
+    except CodecError:
+        stats.garbage += 1
+        return None
+    if isinstance(frame, SingleChar) or frame.address != address:
+        stats.not_addressed += 1
+        return None
+    return frame
+
+
+def secured_rsp_ud(records: bytes, keys: KeyRing, counter: FrameCounter, who: MeterIdentity, *, access: int,
+                   address: int) -> bytes:
+    """RSP_UD with the long header and the records, encrypted in mode 15 once a user key is set [§4.2, §5.2].
+
+    The frame counter advances only when encrypted (none in mode 0 [§5.2]); ST is "not used and its value
+    is set to 0" [§4.2.5]; CW carries only MMMM/NNNN on wired [§4.2.6]. The caller advances its access
+    number, which the device maintains, +1 per RSP_UD [§4.2.4].
+    """
+    frame_counter = counter.advance() if keys.is_encrypted else counter.value
+    secured = encrypt_payload(records, user_key=keys.user_key, meter=who, frame_counter=frame_counter)
+    header = LongHeader(who.ident, who.manufacturer, who.version, who.medium, access, 0, secured.configuration.value)
+    return encode_frame(LongFrame(C_RSP_UD, address, CI_RSP_UD, encode_long_header(header) + secured.payload))
+
+
 def default_identity(meter: GasMeter, manufacturer: str = "ITG", version: int = DSMR_40) -> MeterIdentity:
     """The Short ID [§4.2.2]: the last 8 digits of the 10-digit serial in BCD, gas (03h).
 
@@ -207,15 +240,8 @@ class GasMeterSlave:
     # -- the bus ---------------------------------------------------------------------------------------
 
     def on_request(self, now: datetime, request: bytes) -> bytes | None:
-        self.stats.received += 1
-        try:
-            frame = decode_frame(request)
-        except CodecError:
-            self.stats.garbage += 1
-            return None
-        # Our address is at most 250, so broadcasts (254, 255) and 253 never match [§3.1.3].
-        if isinstance(frame, SingleChar) or frame.address != self._address:
-            self.stats.not_addressed += 1
+        frame = addressed_frame(self.stats, request, self._address)
+        if frame is None:
             return None
         self._events.extend(self.meter.advance(now))
         if not self.meter.can_communicate:
@@ -243,16 +269,8 @@ class GasMeterSlave:
 
     def _read_data(self, _now: datetime, _frame: Frame) -> bytes:
         records = encode_records(encode_gas_records(readout_from_meter(self.meter, self._readout)))
-        encrypted = self._keys.is_encrypted
-        counter = self._counter.advance() if encrypted else self._counter.value  # none in mode 0 [§5.2]
-        secured = encrypt_payload(records, user_key=self._keys.user_key, meter=self.identity, frame_counter=counter)
         access = self.meter.access_number
-        who = self.identity
-        # ST is "not used and its value is set to 0" [§4.2.5]; CW carries only MMMM/NNNN on wired [§4.2.6].
-        header = LongHeader(who.ident, who.manufacturer, who.version, who.medium, access, 0,
-                            secured.configuration.value)
-        data = encode_long_header(header) + secured.payload
-        reply = encode_frame(LongFrame(C_RSP_UD, self._address, CI_RSP_UD, data))
+        reply = secured_rsp_ud(records, self._keys, self._counter, self.identity, access=access, address=self._address)
         self.meter.access_number = (access + 1) % 256  # maintained by the device, +1 per RSP_UD [§4.2.4]
         return reply
 

@@ -38,12 +38,11 @@ from meterkast.mbus.gas_records import (
     encode_gas_records,
     plan_commands,
 )
-from meterkast.mbus.gas_slave import ACK, C_RSP_UD, CI_PLAIN, CI_RSP_UD, SlaveStats
-from meterkast.mbus.header import LongHeader, encode_long_header
+from meterkast.mbus.gas_slave import ACK, CI_PLAIN, SlaveStats, addressed_frame, secured_rsp_ud
 from meterkast.mbus.keys import NO_USER_KEY, KeyRing
-from meterkast.mbus.link import FCB_ACD, MAX_PRIMARY, LongFrame, ShortFrame, SingleChar, decode_frame, encode_frame
+from meterkast.mbus.link import FCB_ACD, MAX_PRIMARY, LongFrame, ShortFrame
 from meterkast.mbus.records import encode_records
-from meterkast.mbus.security import FrameCounter, MeterIdentity, encrypt_payload
+from meterkast.mbus.security import FrameCounter, MeterIdentity
 
 DSMR_42 = 0x42  # VER of a meter built to DSMR 4.2 [P2-4.2.2 §4.2.3]
 SUB_METER_CONFIGURATION = MeterConfiguration.CLOCK  # a clock, no valve, no gas conversion [§6.4.8]
@@ -104,14 +103,8 @@ class SubMeterSlave:
         return self._keys
 
     def on_request(self, now: datetime, request: bytes) -> bytes | None:
-        self.stats.received += 1
-        try:
-            frame = decode_frame(request)
-        except CodecError:
-            self.stats.garbage += 1
-            return None
-        if isinstance(frame, SingleChar) or frame.address != self._address:
-            self.stats.not_addressed += 1
+        frame = addressed_frame(self.stats, request, self._address)
+        if frame is None:
             return None
         self.meter.advance(now)
         control = frame.control & ~FCB_ACD
@@ -145,13 +138,8 @@ class SubMeterSlave:
 
     def _read_data(self, now: datetime) -> bytes:
         records = encode_records(encode_gas_records(self.readout(now), self.meter.kind))
-        counter = self._counter.advance() if self._keys.is_encrypted else self._counter.value
-        secured = encrypt_payload(records, user_key=self._keys.user_key, meter=self.identity, frame_counter=counter)
-        who, access = self.identity, self.meter.access_number
-        header = LongHeader(who.ident, who.manufacturer, who.version, who.medium, access, 0,
-                            secured.configuration.value)
-        data = encode_long_header(header) + secured.payload
-        reply = encode_frame(LongFrame(C_RSP_UD, self._address, CI_RSP_UD, data))
+        access = self.meter.access_number
+        reply = secured_rsp_ud(records, self._keys, self._counter, self.identity, access=access, address=self._address)
         self.meter.access_number = (access + 1) % 256
         return reply
 
